@@ -1,0 +1,148 @@
+"""The model folder: `model.safetensors` + `config.json` (resolved spec, usage contract, versions).
+
+Folders are written to a temporary sibling and renamed into place, so a failed or killed write never
+leaves a half-written model behind. Weights are safetensors only: nothing is ever unpickled.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import safetensors.torch
+import torch
+
+from . import plugins
+from .errors import LoadError
+from .model import InpaintModel
+from .spec import validate
+
+FORMAT = "inpaintzoo/1"
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+
+
+def versions_for(model: InpaintModel) -> dict[str, str]:
+    host = plugins.host()
+    out = {"inpaintzoo": plugins._version("inpaintzoo"), "torch": torch.__version__}
+    for _, ref in model.spec.components():
+        entry = host.registry.get(ref.type)
+        info = host.plugins.get(entry.plugin)
+        if info is not None:
+            out[info.package] = info.version
+    return out
+
+
+def config_dict(model: InpaintModel, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    from .build import count_parameters
+
+    cfg = {
+        "format": FORMAT,
+        "architecture": model.spec.model.name,
+        "spec": model.spec.to_dict(),
+        "contract": model.contract.model_dump(mode="json"),
+        "parameters": count_parameters(model),
+        "versions": versions_for(model),
+    }
+    cfg.update(extra or {})
+    return cfg
+
+
+def atomic_dir(out: Path, write: Callable[[Path], None], overwrite: bool = False) -> Path:
+    """Run `write(tmpdir)` and move the result to `out` in one rename."""
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise LoadError(f"{out}: output folder exists; choose another --out or remove it first")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        write(tmp)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def write_model_files(model: InpaintModel, folder: Path, extra: dict[str, Any] | None = None) -> None:
+    safetensors.torch.save_model(model, str(folder / WEIGHTS), metadata={"format": "pt"})
+    (folder / CONFIG).write_text(json.dumps(config_dict(model, extra), indent=2) + "\n", encoding="utf-8")
+
+
+def save_model(model: InpaintModel, out: str | Path, overwrite: bool = False, extra: dict[str, Any] | None = None) -> Path:
+    return atomic_dir(Path(out), lambda d: write_model_files(model, d, extra), overwrite)
+
+
+def read_config(folder: Path) -> dict[str, Any]:
+    path = folder / CONFIG
+    if not path.is_file():
+        raise LoadError(f"{folder}: no {CONFIG}; not an inpaintzoo model folder")
+    try:
+        cfg = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise LoadError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(cfg, dict) or cfg.get("format") != FORMAT or "spec" not in cfg:
+        raise LoadError(f"{path}: not an inpaintzoo config (expected \"format\": \"{FORMAT}\" and a \"spec\")")
+    return cfg
+
+
+def missing_plugins_hint(spec_dict: dict[str, Any], versions: dict[str, str]) -> str:
+    reg = plugins.registry()
+    missing = []
+    sections = [spec_dict.get(k) for k in ("encoder", "prior", "decoder", "discriminator")]
+    sections += list((spec_dict.get("losses") or {}).values())
+    for sec in sections:
+        if isinstance(sec, dict) and sec.get("type") and sec["type"] not in reg:
+            missing.append(sec["type"])
+    if not missing:
+        return ""
+    family = sorted({m.split(".")[0] for m in missing})
+    pkgs = [p for p in versions if any(f in p for f in family)]
+    wanted = ", ".join(pkgs) if pkgs else ", ".join(f"the plugin providing '{f}.*'" for f in family)
+    return f"needs components {', '.join(sorted(missing))}, which no installed plugin provides; install {wanted}"
+
+
+def load_dir(folder: str | Path, device: str | torch.device = "cpu") -> InpaintModel:
+    """Rebuild the model from `config.json` and load the safetensors weights strictly."""
+    from .build import build_model
+
+    folder = Path(folder)
+    cfg = read_config(folder)
+    weights = folder / WEIGHTS
+    if not weights.is_file():
+        pickles = [p.name for p in folder.glob("*") if p.suffix in (".bin", ".pt", ".pth", ".ckpt", ".pkl")]
+        why = f" (found {', '.join(pickles)}: pickle weights are never loaded)" if pickles else ""
+        raise LoadError(f"{folder}: no {WEIGHTS}{why}")
+    hint = missing_plugins_hint(cfg["spec"], cfg.get("versions", {}))
+    if hint:
+        raise LoadError(f"{folder / CONFIG}: {hint}")
+    spec = validate(cfg["spec"], plugins.registry(), source=str(folder / CONFIG))
+    model = build_model(spec, plugins.registry(), check=False)
+    try:
+        missing, unexpected = safetensors.torch.load_model(model, str(weights), strict=False)
+    except Exception as exc:
+        raise LoadError(f"{weights}: cannot read weights ({str(exc).splitlines()[0]})") from None
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"missing keys {_keys(missing)}")
+        if unexpected:
+            parts.append(f"unexpected keys {_keys(unexpected)}")
+        raise LoadError(f"{weights}: weights do not match the architecture in {CONFIG}: {'; '.join(parts)}")
+    model.config = cfg
+    return model.to(device).eval()
+
+
+def _keys(keys: list[str] | set[str], limit: int = 6) -> str:
+    keys = sorted(keys)
+    return ", ".join(keys[:limit]) + (f", … ({len(keys)} in all)" if len(keys) > limit else "")

@@ -1,0 +1,129 @@
+"""Instantiating a validated spec, and checking that its components fit together."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from .errors import InpaintzooError
+from .model import InpaintModel
+from .registry import Registry
+from .spec import ComponentRef, ModelSpec
+
+
+class BuildError(InpaintzooError):
+    pass
+
+
+def _make(ref: ComponentRef, registry: Registry, where: str) -> Any:
+    entry = registry.get(ref.type, ref.kind)
+    try:
+        return entry.factory(ref.config)
+    except InpaintzooError:
+        raise
+    except Exception as exc:
+        raise BuildError(f"{where} ('{ref.type}'): could not be built: {_short(exc)}") from exc
+
+
+def build_model(spec: ModelSpec, registry: Registry, check: bool = True) -> InpaintModel:
+    """Build every component of `spec` and (by default) run one forward pass on a dummy batch."""
+    enc = _make(spec.encoder, registry, "encoder")
+    prior = _make(spec.prior, registry, "prior")
+    dec = _make(spec.decoder, registry, "decoder")
+    disc = _make(spec.discriminator, registry, "discriminator") if spec.discriminator else None
+    losses = {k: _make(v, registry, f"losses.{k}") for k, v in spec.losses.items()}
+    model = InpaintModel(spec, enc, prior, dec, losses, disc)
+    if check:
+        check_model(model)
+    return model
+
+
+def dummy_labels(model: InpaintModel, n: int) -> torch.Tensor | None:
+    d = model.prior.label_dim
+    return torch.zeros(n, d) if d else None
+
+
+def check_model(model: InpaintModel, batch_size: int = 2) -> None:
+    """One forward pass at the contract's size; a mismatch names the two components at fault."""
+    spec = model.spec
+    image, mask = model.dummy_batch(batch_size)
+    device = next(model.parameters()).device
+    image, mask = image.to(device), mask.to(device)
+    labels = dummy_labels(model, batch_size)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            x = model.network_input(image, mask)
+            feats = _stage(lambda: model.encoder(x, mask), f"encoder '{spec.encoder.type}'",
+                           f"the contract's {batch_size}×{spec.model.channels}×{spec.model.image_size[0]}×{spec.model.image_size[1]} image")
+            latent = _stage(lambda: model.prior(feats, labels), f"prior '{spec.prior.type}'",
+                            f"encoder '{spec.encoder.type}' (features {_shapes(feats)})")
+            raw = _stage(lambda: model.decoder(latent.h, latent.skips), f"decoder '{spec.decoder.type}'",
+                         f"prior '{spec.prior.type}' (h {_shapes([latent.h])}, skips {_shapes(latent.skips or [])})")
+            pred = model.decoder.to_image(raw)
+            if tuple(pred.shape) != tuple(image.shape):
+                raise BuildError(
+                    f"decoder '{spec.decoder.type}' returns images of shape {tuple(pred.shape)} but [model] "
+                    f"declares {tuple(image.shape)} (batch, channels, height, width); fix the decoder or [model]"
+                )
+            out = model(image, mask, labels, compute_losses=False)
+            for name, loss in model.losses.items():
+                _stage(lambda loss=loss: loss(out.context), f"losses.{name} ('{spec.losses[name].type}')",
+                       "the model's output")
+            if model.discriminator is not None:
+                _stage(lambda: model.discriminator(pred, mask), f"discriminator '{spec.discriminator.type}'",
+                       f"decoder '{spec.decoder.type}' (images {_shapes([pred])})")
+    finally:
+        model.train(was_training)
+
+
+def _stage(fn, who: str, given: str) -> Any:
+    try:
+        return fn()
+    except InpaintzooError:
+        raise
+    except (RuntimeError, ValueError, IndexError, TypeError) as exc:
+        raise BuildError(f"{who} cannot take the output of {given}: {_short(exc)}") from exc
+
+
+def _shapes(ts: list[torch.Tensor]) -> str:
+    return "[" + ", ".join("×".join(str(s) for s in t.shape) for t in ts) + "]"
+
+
+def _short(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
+    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+
+
+def summary_tree(model: InpaintModel) -> Any:
+    """A rich Tree of the components with their parameter counts."""
+    from rich.tree import Tree
+
+    spec = model.spec
+    total = count_parameters(model)
+    root = Tree(f"[bold]{spec.model.name}[/bold]  {total:,} parameters")
+    parts: list[tuple[str, str, nn.Module]] = [
+        ("encoder", spec.encoder.type, model.encoder),
+        ("prior", spec.prior.type, model.prior),
+        ("decoder", spec.decoder.type, model.decoder),
+    ]
+    if model.discriminator is not None:
+        parts.append(("discriminator", spec.discriminator.type, model.discriminator))
+    for role, type_, mod in parts:
+        node = root.add(f"{role}: [cyan]{type_}[/cyan]  {count_parameters(mod):,}")
+        for child_name, child in mod.named_children():
+            n = count_parameters(child)
+            if n:
+                node.add(f"{child_name}: {type(child).__name__}  {n:,}")
+    losses = root.add("losses")
+    for name, loss in model.losses.items():
+        n = count_parameters(loss)
+        extra = f"  {n:,} (frozen)" if n else ""
+        losses.add(f"{name}: [cyan]{spec.losses[name].type}[/cyan] × {spec.losses[name].weight:g}{extra}")
+    return root

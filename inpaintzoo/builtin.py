@@ -1,0 +1,24 @@
+"""The core's own plugin: registers the `core.*` components exactly as any plugin would."""
+from .components.conv import ConvDecoder, ConvEncoder
+from .components.losses import KL, L1, L2
+from .components.priors import GaussianPrior, IdentityPrior
+from .data import masks
+from .data.datasets import ImageFolder, SyntheticShapes
+from .hookspecs import hookimpl
+
+
+@hookimpl
+def register_components(register):
+    register("encoder", "core.conv_encoder", ConvEncoder)
+    register("decoder", "core.conv_decoder", ConvDecoder)
+    register("prior", "core.identity", IdentityPrior)
+    register("prior", "core.gaussian", GaussianPrior)
+    register("loss", "core.l1", L1)
+    register("loss", "core.l2", L2)
+    register("loss", "core.kl", KL)
+    register("masks", "core.center", masks.CenterMask)
+    register("masks", "core.boxes", masks.BoxesMask)
+    register("masks", "core.lama", masks.LamaMask)
+    register("masks", "core.freeform", masks.FreeFormMask)
+    register("dataset", "core.image_folder", ImageFolder)
+    register("dataset", "core.shapes", SyntheticShapes)

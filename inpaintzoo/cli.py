@@ -1,0 +1,182 @@
+"""The `inpaintzoo` command. User mistakes print one line per problem and exit with status 2."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from .errors import InpaintzooError
+
+out = Console()
+err = Console(stderr=True)
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+def command(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    COMMANDS[fn.__name__.removeprefix("cmd_").replace("_", "-")] = fn
+    return fn
+
+
+def _registry():
+    from . import plugins
+
+    plugins.warn_failures()
+    return plugins.registry()
+
+
+@command
+def cmd_plugins(a: argparse.Namespace) -> int:
+    from . import plugins
+
+    infos = list(plugins.host().plugins.values())
+    if a.json:
+        print(json.dumps([i.as_dict() for i in infos], indent=2))
+        return 0
+    t = Table(title="inpaintzoo plugins")
+    for col in ("plugin", "package", "version", "registered"):
+        t.add_column(col)
+    for i in infos:
+        reg = f"[red]failed: {i.error}[/red]" if i.error else ", ".join(i.components)
+        t.add_row(i.name, i.package, i.version, reg)
+    out.print(t)
+    return 0
+
+
+@command
+def cmd_components(a: argparse.Namespace) -> int:
+    reg = _registry()
+    entries = [reg.get(n) for n in reg.names(a.pattern, a.kind)]
+    if a.json:
+        print(json.dumps([{"name": e.name, "kind": e.kind, "plugin": e.plugin, "doc": e.doc} for e in entries], indent=2))
+        return 0
+    t = Table(title="registered components")
+    for col in ("name", "kind", "plugin", "description"):
+        t.add_column(col)
+    for e in entries:
+        t.add_row(e.name, e.kind, e.plugin, e.doc)
+    out.print(t)
+    return 0
+
+
+@command
+def cmd_build(a: argparse.Namespace) -> int:
+    from .artifact import save_model
+    from .build import build_model, summary_tree
+    from .spec import validate
+    from .zoo import resolve_spec
+
+    reg = _registry()
+    raw, source = resolve_spec(a.spec)
+    if Path(a.out).exists() and not a.overwrite:
+        raise InpaintzooError(f"--out {a.out}: output folder exists; choose another or pass --overwrite")
+    spec = validate(raw, reg, source)
+    model = build_model(spec, reg)
+    out.print(summary_tree(model))
+    save_model(model, a.out, overwrite=a.overwrite)
+    out.print(f"wrote [bold]{a.out}[/bold] (model.safetensors, config.json)")
+    return 0
+
+
+@command
+def cmd_list(a: argparse.Namespace) -> int:
+    from . import zoo
+
+    entries = zoo.list_zoo(a.pattern)
+    if a.json:
+        print(json.dumps([{"name": e.name, "description": e.description, "dataset": e.dataset, "license": e.license,
+                           "paper": e.paper, "hub": e.hub, "revision": e.revision, "metrics": e.metrics}
+                          for e in entries], indent=2))
+        return 0
+    t = Table(title="inpaintzoo model zoo")
+    for col in ("name", "data set", "weights", "description"):
+        t.add_column(col)
+    for e in entries:
+        t.add_row(e.name, e.dataset, e.hub or "—", e.description)
+    out.print(t)
+    return 0
+
+
+@command
+def cmd_spec(a: argparse.Namespace) -> int:
+    from . import zoo
+
+    entry = zoo.get(a.name)
+    sys.stdout.write(entry.spec_path.read_text(encoding="utf-8"))
+    return 0
+
+
+@command
+def cmd_check(a: argparse.Namespace) -> int:
+    from .testing import check_plugin
+
+    _registry()
+    results = check_plugin(a.plugin)
+    t = Table(title=f"conformance: {a.plugin}")
+    t.add_column("component")
+    t.add_column("result")
+    for name, problem in results:
+        t.add_row(name, "[green]ok[/green]" if problem is None else f"[red]{problem}[/red]")
+    out.print(t)
+    failed = sum(p is not None for _, p in results)
+    print(f"{len(results) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def _add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("plugins", help="list plugins, their versions and what they registered")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("components", help="list registered components")
+    p.add_argument("pattern", nargs="?", default="*", help="shell wildcard, e.g. 'nvae.*'")
+    p.add_argument("--kind", default=None)
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("build", help="validate a spec, build the model, write DIR/model.safetensors + config.json")
+    p.add_argument("spec", help="a spec.toml or a zoo name")
+    p.add_argument("--out", required=True, help="output folder (must not exist unless --overwrite)")
+    p.add_argument("--overwrite", action="store_true")
+    p = sub.add_parser("list", help="list the model zoo")
+    p.add_argument("pattern", nargs="?", default="*")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("spec", help="print a zoo model's spec, to start a new one from")
+    p.add_argument("name")
+    p = sub.add_parser("check", help="run the conformance checks on one plugin's components")
+    p.add_argument("plugin")
+    for extra in _extensions():
+        extra(sub)
+
+
+def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:
+    """Commands that live in their own modules (train, eval, ...), added here so `--help` lists them."""
+    from .commands import EXTRA_COMMANDS
+
+    for name, (_, handler) in EXTRA_COMMANDS.items():
+        COMMANDS[name] = handler
+    return [adder for adder, _ in EXTRA_COMMANDS.values()]
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="inpaintzoo", description="Compose, train, evaluate and share inpainting models.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_commands(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except InpaintzooError as exc:
+        for line in str(exc).splitlines():
+            err.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

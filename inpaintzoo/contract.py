@@ -1,0 +1,203 @@
+"""Applying a model's usage contract: user images and masks in, network tensors out, and back.
+
+Users hand `inpaint` PIL images, numpy arrays or tensors, single or batched, at any size. This module
+turns them into N×C×H×W floats in [0, 1] and N×1×H×W binary masks, resizes or pads them to what the
+network accepts, normalises, and undoes all of it on the way out.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .errors import InputError
+from .spec import Contract
+
+
+@dataclass
+class Batch:
+    """Images as N×C×H×W floats in [0, 1], remembering how to hand them back in the caller's form."""
+
+    tensor: Tensor
+    kind: str  # "pil", "pil-list", "numpy", "tensor"
+    single: bool
+    original: Any
+    uint8: bool
+
+
+def _pil():
+    from PIL import Image
+
+    return Image
+
+
+def image_batch(image: Any, channels: int, name: str = "image") -> Batch:
+    Image = _pil()
+    if isinstance(image, Image.Image):
+        arr = np.asarray(_pil_mode(image, channels))
+        t = torch.from_numpy(arr.copy()).reshape(arr.shape[0], arr.shape[1], -1).permute(2, 0, 1)[None]
+        return Batch(t.float() / 255.0, "pil", True, image, True)
+    if isinstance(image, (list, tuple)) and image and all(isinstance(i, Image.Image) for i in image):
+        parts = [image_batch(i, channels, name).tensor for i in image]
+        if len({p.shape for p in parts}) != 1:
+            raise InputError(f"{name}: images in one list must share a size; pass them one at a time")
+        return Batch(torch.cat(parts), "pil-list", False, image, True)
+    if isinstance(image, np.ndarray):
+        uint8 = image.dtype == np.uint8
+        arr = image
+        if arr.ndim == 2:
+            arr = arr[..., None]
+        single = arr.ndim == 3
+        if arr.ndim not in (3, 4):
+            raise InputError(f"{name}: expected a H×W×C or N×H×W×C array, got shape {image.shape}")
+        t = torch.from_numpy(np.ascontiguousarray(arr))
+        t = t[None] if single else t
+        t = t.permute(0, 3, 1, 2)
+        t = t.float() / 255.0 if uint8 else t.float()
+        return Batch(_check_range(t, name), "numpy", single, image, uint8)
+    if isinstance(image, Tensor):
+        uint8 = image.dtype == torch.uint8
+        single = image.ndim == 3
+        if image.ndim not in (3, 4):
+            raise InputError(f"{name}: expected a C×H×W or N×C×H×W tensor, got shape {tuple(image.shape)}")
+        t = image[None] if single else image
+        t = t.float() / 255.0 if uint8 else t
+        return Batch(_check_range(t, name), "tensor", single, image, uint8)
+    raise InputError(f"{name}: expected a PIL image, numpy array or torch tensor, got {type(image).__name__}")
+
+
+def mask_batch(mask: Any, threshold: float | None, name: str = "mask") -> Tensor:
+    """An N×1×H×W float mask with 1 = hole. Non-binary masks are an error unless `threshold` is given."""
+    Image = _pil()
+    if isinstance(mask, Image.Image):
+        mask = np.asarray(mask.convert("L"))
+    if isinstance(mask, (list, tuple)) and mask and all(isinstance(m, Image.Image) for m in mask):
+        mask = np.stack([np.asarray(m.convert("L")) for m in mask])
+    if isinstance(mask, np.ndarray):
+        mask = torch.from_numpy(np.ascontiguousarray(mask))
+    if not isinstance(mask, Tensor):
+        raise InputError(f"{name}: expected a PIL image, numpy array or torch tensor, got {type(mask).__name__}")
+    m = mask.float() / 255.0 if mask.dtype == torch.uint8 else mask.float()
+    if m.ndim == 2:
+        m = m[None, None]
+    elif m.ndim == 3:
+        m = m[:, None] if m.shape[0] != 1 else m[None]
+    elif m.ndim == 4 and m.shape[1] != 1:
+        m = m.amax(dim=1, keepdim=True)
+    if m.ndim != 4:
+        raise InputError(f"{name}: expected H×W, N×H×W or N×1×H×W, got shape {tuple(mask.shape)}")
+    binary = (m == 0) | (m == 1)
+    if not bool(binary.all()):
+        if threshold is None:
+            raise InputError(
+                f"{name}: values other than 0 and 1 (or 0 and 255) found; pass threshold=0.5 to binarise "
+                f"(1 = hole)"
+            )
+        m = (m >= threshold).float()
+    return m
+
+
+def _pil_mode(img: Any, channels: int) -> Any:
+    mode = {1: "L", 3: "RGB", 4: "RGBA"}.get(channels)
+    if mode is None:
+        raise InputError(f"image: models with {channels} channels take tensors or arrays, not PIL images")
+    return img.convert(mode)
+
+
+def _check_range(t: Tensor, name: str) -> Tensor:
+    if not torch.is_floating_point(t):
+        t = t.float()
+    if t.numel() and (float(t.min()) < 0.0 or float(t.max()) > 1.0):
+        raise InputError(f"{name}: float images must lie in [0, 1], got [{float(t.min()):.3g}, {float(t.max()):.3g}]")
+    return t
+
+
+def _per_channel(v: float | list[float], c: int, like: Tensor) -> Tensor:
+    vals = [v] if isinstance(v, (int, float)) else list(v)
+    if len(vals) == 1:
+        vals = vals * c
+    return torch.tensor(vals, dtype=like.dtype, device=like.device).view(1, c, 1, 1)
+
+
+def normalize(x01: Tensor, contract: Contract) -> Tensor:
+    c = x01.shape[1]
+    return (x01 - _per_channel(contract.mean, c, x01)) / _per_channel(contract.std, c, x01)
+
+
+def denormalize(x: Tensor, contract: Contract) -> Tensor:
+    c = x.shape[1]
+    return x * _per_channel(contract.std, c, x) + _per_channel(contract.mean, c, x)
+
+
+def fill_holes(x01: Tensor, mask: Tensor, contract: Contract) -> Tensor:
+    """Overwrite hole pixels with the contract's fill value (in [0, 1] units)."""
+    fill = _per_channel(contract.hole_fill, x01.shape[1], x01)
+    return torch.where(mask.bool(), fill.expand_as(x01), x01)
+
+
+def to_network_size(x01: Tensor, mask: Tensor, contract: Contract) -> tuple[Tensor, Tensor, tuple]:
+    """Resize (fixed-size models) or reflect-pad (fully convolutional ones) to a size the network takes."""
+    h, w = x01.shape[-2:]
+    if contract.resize == "fixed":
+        th, tw = contract.image_size
+        if (h, w) == (th, tw):
+            return x01, mask, ("none", h, w)
+        x = F.interpolate(x01, size=(th, tw), mode="bilinear", align_corners=False, antialias=True)
+        m = (F.interpolate(mask, size=(th, tw), mode="area") > 0).float()  # any hole pixel keeps the cell a hole
+        return x.clamp(0, 1), m, ("resize", h, w)
+    k = contract.size_multiple
+    ph, pw = (-h) % k, (-w) % k
+    if ph == 0 and pw == 0:
+        return x01, mask, ("none", h, w)
+    mode = "reflect" if ph < h and pw < w else "replicate"
+    x = F.pad(x01, (0, pw, 0, ph), mode=mode)
+    m = F.pad(mask, (0, pw, 0, ph), mode="constant", value=0.0)
+    return x, m, ("pad", h, w)
+
+
+def from_network_size(y01: Tensor, how: tuple) -> Tensor:
+    kind, h, w = how
+    if kind == "resize":
+        return F.interpolate(y01, size=(h, w), mode="bilinear", align_corners=False).clamp(0, 1)
+    if kind == "pad":
+        return y01[..., :h, :w]
+    return y01
+
+
+def hand_back(result01: Tensor, mask: Tensor, batch: Batch) -> Any:
+    """Return the composited result in the caller's form; pixels outside the hole are the caller's own."""
+    hole = mask.bool()
+    if batch.uint8:
+        pred = (result01.clamp(0, 1) * 255.0).round().to(torch.uint8)
+        if batch.kind in ("pil", "pil-list"):
+            orig = (batch.tensor * 255.0).round().to(torch.uint8)
+        else:
+            orig = torch.as_tensor(batch.original)
+            if batch.kind == "numpy":
+                orig = orig if orig.ndim != 2 else orig[..., None]
+                orig = (orig[None] if batch.single else orig).permute(0, 3, 1, 2)
+            else:
+                orig = orig[None] if batch.single else orig
+        out = torch.where(hole.expand_as(pred), pred, orig.to(pred.device))
+    else:
+        orig = batch.original if batch.kind == "tensor" else torch.from_numpy(np.ascontiguousarray(batch.original))
+        if batch.kind == "numpy":
+            orig = orig if orig.ndim != 2 else orig[..., None]
+            orig = (orig[None] if batch.single else orig).permute(0, 3, 1, 2)
+        else:
+            orig = orig[None] if batch.single else orig
+        out = torch.where(hole.expand_as(orig).to(orig.device), result01.to(orig.dtype).to(orig.device), orig)
+    if batch.kind == "tensor":
+        return out[0] if batch.single else out
+    arr = out.permute(0, 2, 3, 1).cpu().numpy()
+    if batch.kind == "numpy":
+        if batch.original.ndim == 2:
+            arr = arr[..., 0]
+        return arr[0] if batch.single else arr
+    Image = _pil()
+    imgs = [Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a) for a in arr]
+    return imgs[0] if batch.kind == "pil" else imgs

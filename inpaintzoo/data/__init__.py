@@ -1,0 +1,1 @@
+"""Datasets and mask generators that ship with the core."""

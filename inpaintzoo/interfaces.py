@@ -1,0 +1,186 @@
+"""The component kinds a model is composed of, and the tensors that flow between them.
+
+Tensors are NCHW. Images reach the encoder already normalised to the model's contract and with
+holes filled; masks are N×1×H×W floats with 1 = hole. A composed model runs
+
+    features = encoder(x, mask)                  # list of maps, fine → coarse
+    latent   = prior(features, labels)           # LatentOutput: decoder input, skips, KL terms
+    raw      = decoder(latent.h, latent.skips)   # raw output (image, logits or mixture params)
+    image    = decoder.to_image(raw)             # an image in the contract's normalised range
+
+and every loss reads what it needs from a LossContext.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import torch
+from pydantic import BaseModel, ConfigDict
+from torch import Tensor, nn
+
+if TYPE_CHECKING:
+    from .model import InpaintModel
+
+
+class ComponentConfig(BaseModel):
+    """Base of every component's config: unknown keys are errors, values are checked on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+class Component(nn.Module):
+    """A registered building block. Built from its validated config alone: `cls(cfg)`."""
+
+    Config: ClassVar[type[ComponentConfig]] = ComponentConfig
+
+    def __init__(self, cfg: ComponentConfig):
+        super().__init__()
+        self.cfg = cfg
+
+    def example_inputs(self, batch_size: int = 2) -> tuple:
+        """A tiny valid input for the conformance checks (build, forward, backward, save→load)."""
+        raise NotImplementedError(f"{type(self).__name__} does not define example_inputs()")
+
+
+class Block(Component):
+    """A reusable cell that encoders and decoders name in a spec.
+
+    Contract: `Block(cfg)` where cfg has `in_channels`, `out_channels` and `stride`
+    (1 keeps the size, 2 halves it, -1 doubles it); `forward(x) -> y`.
+    """
+
+    def example_inputs(self, batch_size: int = 2) -> tuple:
+        return (torch.randn(batch_size, self.cfg.in_channels, 8, 8),)
+
+
+class Encoder(Component):
+    """Maps the hole-filled image and its mask to a list of feature maps, fine → coarse."""
+
+    def forward(self, x: Tensor, mask: Tensor) -> list[Tensor]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+@dataclass
+class LatentOutput:
+    """What a latent prior hands the decoder and the losses.
+
+    h: decoder input. skips: feature maps for decoder skip connections (None if unused).
+    kl: per-group KL terms, each of shape [N] (summed over the group's dimensions).
+    extras: named tensors other losses or plots read (e.g. a causal adjacency matrix).
+    """
+
+    h: Tensor
+    skips: list[Tensor] | None = None
+    kl: dict[str, Tensor] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class LatentPrior(Component):
+    """The latent stage between encoder and decoder: posterior, prior and KL, or a deterministic bottleneck."""
+
+    supports_interventions: ClassVar[bool] = False
+
+    @property
+    def label_dim(self) -> int:
+        """Length of the per-sample label vector this prior conditions on (0: none)."""
+        return 0
+
+    def forward(self, features: list[Tensor], labels: Tensor | None = None) -> LatentOutput:  # pragma: no cover
+        raise NotImplementedError
+
+    def intervene(
+        self, features: list[Tensor], values: dict[str, float], labels: Tensor | None = None
+    ) -> LatentOutput:
+        raise NotImplementedError(f"{type(self).__name__} has no named concepts to intervene on")
+
+    def concept_names(self) -> list[str]:
+        return []
+
+
+class Decoder(Component):
+    """Maps the latent stage's output (and skips) to a raw output; `to_image` turns it into an image."""
+
+    def forward(self, h: Tensor, skips: list[Tensor] | None = None) -> Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def to_image(self, raw: Tensor) -> Tensor:
+        """The image the raw output stands for, in the contract's normalised range."""
+        return raw
+
+
+class Discriminator(Component):
+    """Scores images (real vs generated); used by adversarial losses in their own optimiser step."""
+
+    def forward(self, image: Tensor, mask: Tensor | None = None) -> Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+
+@dataclass
+class LossContext:
+    """Everything a loss may read after one forward pass. Images are in the normalised range."""
+
+    target: Tensor
+    mask: Tensor
+    raw: Tensor
+    pred: Tensor
+    composite: Tensor
+    latent: LatentOutput
+    features: list[Tensor]
+    labels: Tensor | None = None
+    model: InpaintModel | None = None
+    progress: float = 1.0
+    step: int = 0
+
+
+class Loss(Component):
+    """A named, weighted training objective. `forward(ctx)` returns a scalar.
+
+    Adversarial losses also define `discriminator_loss(ctx, discriminator)`; the training loop then
+    runs a discriminator step before the generator step, with its own optimiser.
+    """
+
+    adversarial: ClassVar[bool] = False
+
+    def forward(self, ctx: LossContext) -> Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def discriminator_loss(self, ctx: LossContext, discriminator: Discriminator) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} is not an adversarial loss")
+
+    def after_step(self, ctx: LossContext) -> None:
+        """Called once after each optimiser step (e.g. to update a Lagrange multiplier)."""
+
+    def example_inputs(self, batch_size: int = 2) -> tuple:
+        from .testing import dummy_loss_context
+
+        return (dummy_loss_context(batch_size),)
+
+
+class MaskGenerator:
+    """Draws masks, 1 = hole: `gen(n, height, width, generator) -> n×1×H×W float tensor`.
+
+    Deterministic for a given torch.Generator state, so evaluation mask sets are reproducible.
+    """
+
+    Config: ClassVar[type[ComponentConfig]] = ComponentConfig
+
+    def __init__(self, cfg: ComponentConfig):
+        self.cfg = cfg
+
+    def __call__(self, n: int, height: int, width: int, generator: torch.Generator) -> Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+
+class ImageDataset(torch.utils.data.Dataset):
+    """Yields {'image': C×H×W float in [0, 1], 'labels': float vector (if any)}.
+
+    Config fields `root` and `split` are set by the training loop; value range and normalisation come
+    from the model's contract, never from the dataset.
+    """
+
+    Config: ClassVar[type[ComponentConfig]] = ComponentConfig
+    label_names: list[str] = []
+
+    def __init__(self, cfg: ComponentConfig):
+        self.cfg = cfg

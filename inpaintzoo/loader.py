@@ -1,0 +1,80 @@
+"""`load(source)`: a model folder, a Hub repo or a zoo name, resolved without guessing.
+
+    load("runs/x/final")                 a folder
+    load("local-dir:runs/x/final")       the same, explicitly
+    load("hf-hub:org/name@revision")     a Hub repo (revision optional); honours HF_* variables
+    load("nvae-pendulum")                a zoo name with published weights in registry.toml
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from . import zoo
+from .artifact import CONFIG, WEIGHTS, load_dir
+from .errors import LoadError
+from .model import InpaintModel
+
+HUB = "hf-hub:"
+LOCAL = "local-dir:"
+
+
+def parse_hub_id(ref: str) -> tuple[str, str | None]:
+    repo, _, rev = ref.partition("@")
+    if repo.count("/") != 1 or not all(repo.split("/")):
+        raise LoadError(f"'{HUB}{ref}': expected {HUB}ORG/NAME[@REVISION]")
+    return repo, (rev or None)
+
+
+def download(repo_id: str, revision: str | None = None, token: str | bool | None = None) -> Path:
+    """Fetch config.json and model.safetensors only; a repo with only pickle weights is refused."""
+    from huggingface_hub import HfApi, snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
+
+    try:
+        folder = Path(
+            snapshot_download(repo_id, revision=revision, token=token, allow_patterns=[CONFIG, WEIGHTS, "README.md"])
+        )
+    except RepositoryNotFoundError:
+        raise LoadError(f"{HUB}{repo_id}: repository not found, or private and the token does not grant access") from None
+    except RevisionNotFoundError:
+        raise LoadError(f"{HUB}{repo_id}@{revision}: no such revision") from None
+    except LocalEntryNotFoundError:
+        raise LoadError(f"{HUB}{repo_id}: not in the local cache and the Hub cannot be reached (HF_HUB_OFFLINE?)") from None
+    except HfHubHTTPError as exc:
+        raise LoadError(f"{HUB}{repo_id}: hub error: {str(exc).splitlines()[0]}") from None
+    if not (folder / WEIGHTS).is_file():
+        try:
+            files = HfApi().list_repo_files(repo_id, revision=revision, token=token)
+        except Exception:
+            files = []
+        pickles = [f for f in files if f.endswith((".bin", ".pt", ".pth", ".ckpt", ".pkl"))]
+        why = f"; it holds only {', '.join(pickles)}, and pickle weights are never loaded" if pickles else ""
+        raise LoadError(f"{HUB}{repo_id}: no {WEIGHTS}{why}")
+    return folder
+
+
+def load(source: str | Path, device: str | torch.device = "cpu", token: str | bool | None = None) -> InpaintModel:
+    """Load a model ready for `.inpaint(image, mask)`, in eval mode, weights loaded strictly."""
+    s = str(source)
+    if s.startswith(LOCAL):
+        return load_dir(Path(s[len(LOCAL):]).expanduser(), device)
+    if s.startswith(HUB):
+        repo, rev = parse_hub_id(s[len(HUB):])
+        return load_dir(download(repo, rev, token), device)
+    path = Path(s).expanduser()
+    if path.is_dir():
+        return load_dir(path, device)
+    if s in zoo.index():
+        entry = zoo.get(s)
+        if not entry.hub:
+            raise LoadError(
+                f"zoo model '{s}' has no published weights yet; train it with `inpaintzoo train {s}` "
+                f"or build it untrained with `inpaintzoo build {s} --out DIR`"
+            )
+        return load_dir(download(entry.hub, entry.revision, token), device)
+    if "/" in s or "\\" in s or path.suffix:
+        raise LoadError(f"{s}: no such model folder")
+    zoo.get(s)  # raises with a did-you-mean over the zoo
+    raise AssertionError("unreachable")

@@ -1,0 +1,158 @@
+"""Plugin discovery on pluggy: entry points in the `inpaintzoo` group, loaded one at a time.
+
+A plugin that fails to import, or whose registrations clash with another's, is recorded with its
+error and the others still load. `INPAINTZOO_LOAD_PLUGINS=a,b` loads only those entry points (an empty
+value loads none); `INPAINTZOO_DISABLE_PLUGINS=a,b` blocks some.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import RegistryError
+from .registry import Entry, Registry
+
+GROUP = "inpaintzoo"
+CORE = "inpaintzoo"
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    package: str
+    version: str
+    components: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "package": self.package,
+            "version": self.version,
+            "components": self.components,
+            "error": self.error,
+        }
+
+
+class PluginHost:
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager(GROUP)
+        self.pm.add_hookspecs(hookspecs)
+        self.registry = Registry()
+        self.plugins: dict[str, PluginInfo] = {}
+
+    # -- loading -----------------------------------------------------------------------------------
+    def load_all(self) -> None:
+        from . import builtin
+
+        self.add_plugin(builtin, CORE, package="inpaintzoo", version=_version("inpaintzoo"))
+        selected = _env_list("INPAINTZOO_LOAD_PLUGINS")
+        blocked = set(_env_list("INPAINTZOO_DISABLE_PLUGINS") or [])
+        for ep in _entry_points():
+            if (selected is not None and ep.name not in selected) or ep.name in blocked:
+                continue
+            package = ep.dist.name if ep.dist else ep.module
+            version = ep.dist.version if ep.dist else "unknown"
+            try:
+                module = ep.load()
+            except Exception as exc:  # a broken plugin must not take the others down
+                self.plugins[ep.name] = PluginInfo(ep.name, package, version, error=_one_line(exc))
+                continue
+            self.add_plugin(module, ep.name, package=package, version=version)
+        self.pm.check_pending()
+
+    def add_plugin(self, obj: Any, name: str, package: str | None = None, version: str = "unknown") -> PluginInfo:
+        """Register one plugin object; its registrations land all together or not at all."""
+        info = PluginInfo(name, package or name, version)
+        self.plugins[name] = info
+        try:
+            self.pm.register(obj, name=name)
+        except Exception as exc:
+            info.error = _one_line(exc)
+            return info
+        staged: list[Entry] = []
+
+        def register(kind: str, name_: str, factory: Any, config_model: Any = None) -> None:
+            config_model = config_model if config_model is not None else getattr(factory, "Config", None)
+            staged.append(Entry(name_, kind, factory, config_model, name))
+
+        impls = [i for i in self.pm.hook.register_components.get_hookimpls() if i.plugin_name == name]
+        try:
+            for impl in impls:
+                impl.function(register=register)
+            trial = Registry()
+            for entry in staged:  # validate first, so a clash leaves nothing half-registered
+                trial.add(entry)
+                if entry.name in self.registry:
+                    self.registry.add(entry)  # raises, naming both plugins
+        except Exception as exc:
+            info.error = _one_line(exc)
+            self.pm.unregister(name=name)
+            return info
+        for entry in staged:
+            self.registry.add(entry)
+        info.components = [e.name for e in staged]
+        return info
+
+    def versions(self) -> dict[str, str]:
+        return {i.package: i.version for i in self.plugins.values() if i.error is None}
+
+
+def _entry_points() -> list[metadata.EntryPoint]:
+    return sorted(metadata.entry_points(group=GROUP), key=lambda ep: ep.name)
+
+
+def _env_list(var: str) -> list[str] | None:
+    raw = os.environ.get(var)
+    if raw is None:
+        return None
+    return [x.strip() for x in raw.split(",") if x.strip()]
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+_HOST: PluginHost | None = None
+
+
+def host() -> PluginHost:
+    global _HOST
+    if _HOST is None:
+        h = PluginHost()
+        h.load_all()
+        _HOST = h
+    return _HOST
+
+
+def registry() -> Registry:
+    return host().registry
+
+
+def reset() -> None:
+    """Forget loaded plugins (tests change the environment variables and load again)."""
+    global _HOST
+    _HOST = None
+
+
+def warn_failures(stream=sys.stderr) -> None:
+    for info in host().plugins.values():
+        if info.error:
+            print(f"inpaintzoo: plugin '{info.name}' ({info.package}) failed to load: {info.error}", file=stream)
+
+
+__all__ = ["PluginHost", "PluginInfo", "host", "registry", "reset", "RegistryError"]

@@ -1,0 +1,288 @@
+"""The model spec: a TOML file validated by pydantic before anything is built.
+
+Sections: [model] (name and usage contract), [encoder], [prior], [decoder], optional [discriminator],
+[losses.NAME], optional [data], [train]. A component section's `type` names a registered component of
+the right kind; its other keys are validated by that component's own config model. Every problem is
+reported as one line with its TOML key path.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import RegistryError, SpecError, choices_text, did_you_mean
+from .registry import Registry
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Contract(Strict):
+    """How images must be prepared for the network; stored with the weights so users never guess."""
+
+    image_size: tuple[int, int] = Field((64, 64), description="[height, width] the network is trained at")
+    channels: int = Field(3, ge=1, description="image channels (3 RGB, 4 RGBA, 1 grey)")
+    mean: list[float] = Field([0.0], description="per-channel mean subtracted from images in [0, 1]")
+    std: list[float] = Field([1.0], description="per-channel std dividing images in [0, 1]")
+    hole_fill: float | list[float] = Field(0.0, description="value written into holes, in [0, 1] image units")
+    size_multiple: int = Field(1, ge=1, description="spatial sizes the network accepts are multiples of this")
+    resize: Literal["fixed", "pad"] = Field(
+        "fixed", description="'fixed': resize any input to image_size; 'pad': pad to size_multiple and crop back"
+    )
+    mask_polarity: Literal["1=hole"] = Field("1=hole", description="masks are 1 in the hole, 0 where kept")
+
+    @field_validator("mean", "std", "hole_fill")
+    @classmethod
+    def _non_empty(cls, v: Any) -> Any:
+        if isinstance(v, list) and not v:
+            raise ValueError("must not be empty")
+        return v
+
+    @model_validator(mode="after")
+    def _check_lengths(self) -> "Contract":
+        for name in ("mean", "std", "hole_fill"):
+            v = getattr(self, name)
+            if isinstance(v, list) and len(v) not in (1, self.channels):
+                raise ValueError(f"{name} has {len(v)} values; expected 1 or channels={self.channels}")
+        if any(s == 0 for s in self.std):
+            raise ValueError("std must not contain 0")
+        h, w = self.image_size
+        if h % self.size_multiple or w % self.size_multiple:
+            raise ValueError(f"image_size {h}x{w} is not a multiple of size_multiple={self.size_multiple}")
+        return self
+
+
+class ModelSection(Contract):
+    name: str = Field("unnamed", description="model name, 'family-variant'")
+    description: str = ""
+    paper: str = ""
+
+
+class OptimizerSpec(Strict):
+    name: Literal["adam", "adamw", "adamax", "sgd"] = "adam"
+    lr: float = Field(1e-3, gt=0)
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    weight_decay: float = Field(0.0, ge=0)
+    momentum: float = 0.0
+
+
+class ScheduleSpec(Strict):
+    name: Literal["constant", "cosine", "linear"] = "constant"
+    warmup_fraction: float = Field(0.0, ge=0, le=1, description="linear LR warm-up over this fraction of steps")
+    min_lr: float = Field(0.0, ge=0)
+
+
+class TrainSpec(Strict):
+    epochs: int = Field(10, ge=1)
+    steps: int | None = Field(None, ge=1, description="stop after this many steps (overrides epochs)")
+    batch_size: int = Field(16, ge=1)
+    optimizer: OptimizerSpec = OptimizerSpec()
+    discriminator_optimizer: OptimizerSpec = OptimizerSpec(lr=2e-4, betas=(0.5, 0.999))
+    schedule: ScheduleSpec = ScheduleSpec()
+    grad_clip: float | None = Field(None, gt=0)
+    ema: float | None = Field(None, gt=0, lt=1, description="EMA decay of the weights; none when unset")
+    amp: bool = False
+    seed: int = 0
+    eval_every: int = Field(1, ge=1, description="epochs between evaluations")
+    eval_batches: int = Field(4, ge=1)
+    checkpoint_every: int = Field(1, ge=1, description="epochs between checkpoints")
+    keep_last: int = Field(2, ge=1)
+    best_metric: str = "psnr_hole"
+    best_mode: Literal["max", "min"] = "max"
+    num_workers: int = Field(0, ge=0)
+
+
+@dataclass
+class ComponentRef:
+    """A resolved component section: registered type plus its validated config."""
+
+    type: str
+    kind: str
+    config: BaseModel
+    weight: float | None = None  # losses only
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"type": self.type}
+        if self.weight is not None:
+            d["weight"] = self.weight
+        d.update(self.config.model_dump(mode="json"))
+        return d
+
+
+@dataclass
+class ModelSpec:
+    model: ModelSection
+    encoder: ComponentRef
+    prior: ComponentRef
+    decoder: ComponentRef
+    losses: dict[str, ComponentRef]
+    discriminator: ComponentRef | None
+    data: dict[str, ComponentRef]
+    train: TrainSpec
+    source: str = "<spec>"
+
+    @property
+    def contract(self) -> Contract:
+        return Contract(**self.model.model_dump(include=set(Contract.model_fields)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fully resolved spec, defaults filled in; validates back to an equal spec."""
+        d: dict[str, Any] = {"model": self.model.model_dump(mode="json")}
+        d["encoder"] = self.encoder.to_dict()
+        d["prior"] = self.prior.to_dict()
+        d["decoder"] = self.decoder.to_dict()
+        if self.discriminator is not None:
+            d["discriminator"] = self.discriminator.to_dict()
+        d["losses"] = {k: v.to_dict() for k, v in self.losses.items()}
+        if self.data:
+            d["data"] = {k: v.to_dict() for k, v in self.data.items()}
+        d["train"] = self.train.model_dump(mode="json")
+        return d
+
+    def components(self) -> list[tuple[str, ComponentRef]]:
+        out = [("encoder", self.encoder), ("prior", self.prior), ("decoder", self.decoder)]
+        if self.discriminator is not None:
+            out.append(("discriminator", self.discriminator))
+        out += [(f"losses.{k}", v) for k, v in self.losses.items()]
+        return out
+
+
+_SECTIONS = {"model", "encoder", "prior", "decoder", "discriminator", "losses", "data", "train"}
+_DATA_KEYS = {"dataset": "dataset", "masks": "masks", "eval_masks": "masks"}
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise SpecError(str(p), ["no such spec file; pass a path to a .toml spec or a zoo name (see `inpaintzoo list`)"])
+    try:
+        return tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(str(p), [f"malformed TOML: {exc}"]) from None
+    except UnicodeDecodeError:
+        raise SpecError(str(p), ["not a UTF-8 text file"]) from None
+
+
+def validate(raw: dict[str, Any], registry: Registry, source: str = "<spec>") -> ModelSpec:
+    """Validate a parsed spec; raise SpecError listing every problem, one line each."""
+    problems: list[str] = []
+    for key in raw:
+        if key not in _SECTIONS:
+            problems.append(f"{key}: unknown section; expected one of {choices_text(_SECTIONS)}{did_you_mean(key, _SECTIONS)}")
+
+    def section(name: str, required: bool = True) -> dict[str, Any] | None:
+        val = raw.get(name)
+        if val is None:
+            if required:
+                problems.append(f"{name}: missing section; add a [{name}] table")
+            return None
+        if not isinstance(val, dict):
+            problems.append(f"{name}: expected a table, got {type(val).__name__}")
+            return None
+        return val
+
+    def strict(model: type[BaseModel], data: dict[str, Any] | None, path: str) -> Any:
+        try:
+            return model(**(data or {}))
+        except ValidationError as exc:
+            problems.extend(_pydantic_problems(exc, path, model))
+            return None
+
+    def component(path: str, kind: str, data: dict[str, Any] | None, loss: bool = False) -> ComponentRef | None:
+        if data is None:
+            return None
+        if not isinstance(data, dict):
+            problems.append(f"{path}: expected a table with a 'type' key")
+            return None
+        data = dict(data)
+        type_name = data.pop("type", None)
+        weight = data.pop("weight", 1.0) if loss else None
+        if type_name is None:
+            pool = registry.names(kind=kind)
+            problems.append(f"{path}.type: missing; expected a registered {kind}: {choices_text(pool) or 'none installed'}")
+            return None
+        try:
+            entry = registry.get(str(type_name), kind)
+        except RegistryError as exc:
+            problems.append(f"{path}.type: {exc}")
+            return None
+        if loss and (not isinstance(weight, (int, float)) or isinstance(weight, bool)):
+            problems.append(f"{path}.weight: expected a number, got {weight!r}")
+            return None
+        try:
+            cfg = entry.config(**data)
+        except ValidationError as exc:
+            problems.extend(_pydantic_problems(exc, path, entry.config))
+            return None
+        return ComponentRef(entry.name, kind, cfg, float(weight) if loss else None)
+
+    model = strict(ModelSection, section("model"), "model")
+    enc = component("encoder", "encoder", section("encoder"))
+    prior = component("prior", "prior", section("prior"))
+    dec = component("decoder", "decoder", section("decoder"))
+    disc = component("discriminator", "discriminator", section("discriminator", required=False))
+    losses: dict[str, ComponentRef] = {}
+    for name, body in (section("losses") or {}).items():
+        ref = component(f"losses.{name}", "loss", body, loss=True)
+        if ref is not None:
+            losses[name] = ref
+    if "losses" in raw and not raw["losses"]:
+        problems.append("losses: empty; add at least one [losses.NAME] table with a 'type'")
+    data: dict[str, ComponentRef] = {}
+    for name, body in (section("data", required=False) or {}).items():
+        if name not in _DATA_KEYS:
+            problems.append(f"data.{name}: unknown key; expected one of {choices_text(_DATA_KEYS)}{did_you_mean(name, _DATA_KEYS)}")
+            continue
+        ref = component(f"data.{name}", _DATA_KEYS[name], body)
+        if ref is not None:
+            data[name] = ref
+    train = strict(TrainSpec, section("train", required=False), "train")
+    if problems:
+        raise SpecError(source, problems)
+    return ModelSpec(model, enc, prior, dec, losses, disc, data, train, source)
+
+
+def load_spec(path: str | Path, registry: Registry) -> ModelSpec:
+    return validate(read_toml(path), registry, source=str(path))
+
+
+def _pydantic_problems(exc: ValidationError, prefix: str, model: type[BaseModel]) -> list[str]:
+    out = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in (prefix, *err["loc"]))
+        if err["type"] == "extra_forbidden":
+            fields = _fields_at(model, err["loc"][:-1])
+            key = str(err["loc"][-1])
+            out.append(f"{loc}: unknown key; expected one of {choices_text(fields)}{did_you_mean(key, fields)}")
+        elif err["type"] == "missing":
+            out.append(f"{loc}: missing required key")
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            got = err.get("input")
+            got_txt = f" (got {got!r})" if got is not None and not isinstance(got, dict) else ""
+            hint = ""
+            if err["type"] == "literal_error" and isinstance(got, str):
+                hint = did_you_mean(got, re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", ""))))
+            out.append(f"{loc}: {msg}{got_txt}{hint}")
+    return out
+
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Field names of the (nested) model at `loc`, for did-you-mean on unknown keys."""
+    current: Any = model
+    for part in loc:
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return list(getattr(current, "model_fields", {}))
+        ann = field.annotation
+        current = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+        if current is None:
+            return []
+    return list(current.model_fields)
