@@ -129,18 +129,36 @@ def load_dir(folder: str | Path, device: str | torch.device = "cpu") -> InpaintM
     spec = validate(cfg["spec"], plugins.registry(), source=str(folder / CONFIG))
     model = build_model(spec, plugins.registry(), check=False)
     try:
-        missing, unexpected = safetensors.torch.load_model(model, str(weights), strict=False)
+        stored = safetensors.torch.load_file(str(weights))
     except Exception as exc:
         raise LoadError(f"{weights}: cannot read weights ({str(exc).splitlines()[0]})") from None
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"missing keys {_keys(missing)}")
-        if unexpected:
-            parts.append(f"unexpected keys {_keys(unexpected)}")
-        raise LoadError(f"{weights}: weights do not match the architecture in {CONFIG}: {'; '.join(parts)}")
+    problems = weight_mismatch(model, stored)
+    if problems:
+        raise LoadError(f"{weights}: weights do not match the architecture in {CONFIG}: {problems}")
+    safetensors.torch.load_model(model, str(weights), strict=True)
     model.config = cfg
     return model.to(device).eval()
+
+
+def weight_mismatch(model: torch.nn.Module, stored: dict[str, torch.Tensor]) -> str:
+    """'' when `stored` fits `model` exactly, else the missing, unexpected and mis-shaped keys."""
+    expected = model.state_dict()
+    ptrs = {}
+    for k, v in expected.items():  # keys that alias another tensor may be stored once
+        ptrs.setdefault((v.data_ptr(), v.shape), []).append(k)
+    aliases = {k for ks in ptrs.values() if len(ks) > 1 for k in ks}
+    missing = [k for k in expected if k not in stored and not (k in aliases)]
+    unexpected = [k for k in stored if k not in expected]
+    shapes = [f"{k} {tuple(stored[k].shape)} vs {tuple(expected[k].shape)}" for k in stored
+              if k in expected and stored[k].shape != expected[k].shape]
+    parts = []
+    if missing:
+        parts.append(f"missing keys {_keys(missing)}")
+    if unexpected:
+        parts.append(f"unexpected keys {_keys(unexpected)}")
+    if shapes:
+        parts.append(f"shape mismatch {_keys(shapes, 3)}")
+    return "; ".join(parts)
 
 
 def _keys(keys: list[str] | set[str], limit: int = 6) -> str:

@@ -78,7 +78,7 @@ def mask_batch(mask: Any, threshold: float | None, name: str = "mask") -> Tensor
     if isinstance(mask, (list, tuple)) and mask and all(isinstance(m, Image.Image) for m in mask):
         mask = np.stack([np.asarray(m.convert("L")) for m in mask])
     if isinstance(mask, np.ndarray):
-        mask = torch.from_numpy(np.ascontiguousarray(mask))
+        mask = torch.from_numpy(np.array(mask, copy=True))
     if not isinstance(mask, Tensor):
         raise InputError(f"{name}: expected a PIL image, numpy array or torch tensor, got {type(mask).__name__}")
     m = mask.float() / 255.0 if mask.dtype == torch.uint8 else mask.float()

@@ -97,7 +97,7 @@ class InpaintModel(nn.Module):
         `mask` is 1 (or 255) in the hole. The contract's preprocessing is applied and undone here;
         pixels outside the hole come back exactly as given, in the caller's own type.
         """
-        return self._apply(image, mask, threshold, None)
+        return self._infer(image, mask, threshold, None)
 
     @torch.no_grad()
     def intervene(self, image: Any, values: dict[str, float], mask: Any = None, threshold: float | None = None) -> Any:
@@ -113,9 +113,9 @@ class InpaintModel(nn.Module):
                 from .errors import did_you_mean
 
                 raise InputError(f"intervene: unknown concept '{key}'{did_you_mean(key, names)}; concepts: {', '.join(names)}")
-        return self._apply(image, mask, threshold, dict(values))
+        return self._infer(image, mask, threshold, dict(values))
 
-    def _apply(self, image: Any, mask: Any, threshold: float | None, intervention: dict[str, float] | None) -> Any:
+    def _infer(self, image: Any, mask: Any, threshold: float | None, intervention: dict[str, float] | None) -> Any:
         batch = C.image_batch(image, self.contract.channels)
         x01 = batch.tensor
         if x01.shape[1] != self.contract.channels:

@@ -1,0 +1,126 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from inpaintzoo import create_model, load
+from inpaintzoo.artifact import save_model
+from inpaintzoo.errors import InputError, LoadError
+
+
+@pytest.fixture
+def model(tiny_spec):
+    torch.manual_seed(0)
+    return create_model(tiny_spec).eval()
+
+
+def _mask(h, w):
+    m = np.zeros((h, w), np.uint8)
+    m[h // 4 : h // 2, w // 3 : w // 2 + 2] = 255
+    return m
+
+
+def test_forward_returns_every_loss_term(model):
+    image, mask = model.dummy_batch(2)
+    out = model.train()(image, mask)
+    assert set(out.losses) == {"l1"} and out.loss.ndim == 0
+    assert out.pred.shape == image.shape
+    # the composite keeps the (normalised) known pixels
+    target = (image - 0.5) / 0.5
+    assert torch.equal(out.composite[~mask.bool().expand_as(image)], target[~mask.bool().expand_as(image)])
+
+
+@pytest.mark.parametrize("h, w", [(16, 16), (23, 37)])
+def test_inpaint_keeps_known_pixels_bit_identical_for_every_input_type(model, h, w):
+    rng = np.random.default_rng(0)
+    arr = (rng.random((h, w, 3)) * 255).astype(np.uint8)
+    m = _mask(h, w)
+    keep = m == 0
+    # numpy uint8
+    out = model.inpaint(arr, m)
+    assert out.dtype == np.uint8 and out.shape == arr.shape
+    assert np.array_equal(out[keep], arr[keep]) and not np.array_equal(out[~keep], arr[~keep])
+    # PIL in, PIL out
+    pil = model.inpaint(Image.fromarray(arr), Image.fromarray(m))
+    assert isinstance(pil, Image.Image) and pil.size == (w, h)
+    assert np.array_equal(np.asarray(pil)[keep], arr[keep])
+    # float tensor, single and batched
+    t = torch.from_numpy(arr).permute(2, 0, 1).float() / 255
+    mt = torch.from_numpy(m / 255.0).float()
+    single = model.inpaint(t, mt)
+    assert single.shape == t.shape and torch.equal(single[:, torch.from_numpy(keep)], t[:, torch.from_numpy(keep)])
+    batched = model.inpaint(torch.stack([t, t.flip(-1)]), mt)
+    assert batched.shape == (2, 3, h, w)
+    assert torch.allclose(batched[0], single, atol=1e-5)
+
+
+def test_fixed_size_model_resizes_and_restores(tiny_spec):
+    tiny_spec["model"]["resize"] = "fixed"
+    model = create_model(tiny_spec).eval()
+    arr = (np.random.default_rng(1).random((40, 30, 3)) * 255).astype(np.uint8)
+    m = _mask(40, 30)
+    out = model.inpaint(arr, m)
+    assert out.shape == arr.shape and np.array_equal(out[m == 0], arr[m == 0])
+
+
+def test_mask_errors(model):
+    img = torch.rand(3, 16, 16)
+    with pytest.raises(InputError, match=r"mask: size 8×8 differs from the image's 16×16"):
+        model.inpaint(img, torch.zeros(8, 8))
+    soft = torch.full((16, 16), 0.3)
+    soft[:4] = 0.9
+    with pytest.raises(InputError, match="pass threshold=0.5"):
+        model.inpaint(img, soft)
+    out = model.inpaint(img, soft, threshold=0.5)
+    assert torch.equal(out[:, 4:], img[:, 4:]) and not torch.equal(out[:, :4], img[:, :4])
+    with pytest.raises(InputError, match=r"must lie in \[0, 1\]"):
+        model.inpaint(img * 3, torch.zeros(16, 16))
+    with pytest.raises(InputError, match="expected a PIL image"):
+        model.inpaint("img.png", torch.zeros(16, 16))
+
+
+def test_save_load_identical_outputs(model, tmp_path):
+    save_model(model, tmp_path / "m")
+    loaded = load(tmp_path / "m")
+    assert not loaded.training
+    img, mask = torch.rand(2, 3, 16, 16), torch.zeros(2, 1, 16, 16)
+    mask[..., 4:9, 4:9] = 1
+    assert torch.equal(model.inpaint(img, mask), loaded.inpaint(img, mask))
+    assert torch.equal(load(f"local-dir:{tmp_path / 'm'}").inpaint(img, mask), loaded.inpaint(img, mask))
+
+
+def test_strict_loading_lists_keys(model, tmp_path, tiny_spec):
+    save_model(model, tmp_path / "m")
+    cfg = json.loads((tmp_path / "m" / "config.json").read_text())
+    cfg["spec"]["encoder"]["channels"] = [8, 16, 32]
+    cfg["spec"]["decoder"]["channels"] = [32, 16, 8]
+    (tmp_path / "m" / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(LoadError, match=r"missing keys .*encoder\.stages\.2"):
+        load(tmp_path / "m")
+
+
+def test_config_is_validated_and_pickles_refused(model, tmp_path):
+    save_model(model, tmp_path / "m")
+    cfg_path = tmp_path / "m" / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["spec"]["encoder"]["type"] = "core.conv_encodr"
+    cfg_path.write_text(json.dumps(cfg))
+    with pytest.raises(LoadError, match="needs components core.conv_encodr, which no installed plugin provides"):
+        load(tmp_path / "m")
+    pk = tmp_path / "p"
+    pk.mkdir()
+    (pk / "config.json").write_text(json.dumps({"format": "inpaintzoo/1", "spec": {}}))
+    (pk / "pytorch_model.bin").write_bytes(b"\x80\x04not really")
+    with pytest.raises(LoadError, match="pickle weights are never loaded"):
+        load(pk)
+
+
+def test_unknown_names_are_never_guessed():
+    with pytest.raises(LoadError, match="did you mean 'core-shapes-tiny'"):
+        load("core-shapes-tin")
+    with pytest.raises(LoadError, match="no published weights"):
+        load("core-shapes-tiny")
+    with pytest.raises(LoadError, match="no such model folder"):
+        load("./nowhere/model")

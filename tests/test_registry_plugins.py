@@ -1,0 +1,127 @@
+import json
+import sys
+from importlib import metadata
+
+import pytest
+
+from inpaintzoo import plugins
+from inpaintzoo.errors import RegistryError
+from inpaintzoo.hookspecs import hookimpl
+from inpaintzoo.interfaces import ComponentConfig, Loss
+from inpaintzoo.registry import Entry, Registry
+
+
+class _Cfg(ComponentConfig):
+    pass
+
+
+class _Loss(Loss):
+    Config = _Cfg
+
+    def forward(self, ctx):
+        return ctx.pred.abs().mean()
+
+
+def test_duplicate_name_names_both_plugins():
+    reg = Registry()
+    reg.add(Entry("fam.x", "loss", _Loss, _Cfg, "first"))
+    with pytest.raises(RegistryError, match="by plugin 'first' and by plugin 'second'"):
+        reg.add(Entry("fam.x", "loss", _Loss, _Cfg, "second"))
+
+
+def test_bad_names_and_kinds_are_refused():
+    reg = Registry()
+    with pytest.raises(RegistryError, match="family.name"):
+        reg.add(Entry("NoDot", "loss", _Loss, _Cfg, "p"))
+    with pytest.raises(RegistryError, match="unknown kind 'losss'"):
+        reg.add(Entry("fam.y", "losss", _Loss, _Cfg, "p"))
+
+
+def test_wildcard_listing(registry):
+    names = registry.names("core.l*")
+    assert names == ["core.l1", "core.l2", "core.lama"]
+    assert registry.names("core.*", kind="prior") == ["core.gaussian", "core.identity"]
+
+
+def test_unknown_component_did_you_mean(registry):
+    with pytest.raises(RegistryError, match="did you mean 'core.identity'"):
+        registry.get("core.identiy", "prior")
+
+
+def _write_plugin(tmp_path, modname, body):
+    (tmp_path / f"{modname}.py").write_text(body)
+    sys.path.insert(0, str(tmp_path))
+
+
+GOOD = '''
+from inpaintzoo.hookspecs import hookimpl
+from inpaintzoo.components.losses import L1
+
+@hookimpl
+def register_components(register):
+    register("loss", "good.l1", L1)
+'''
+
+CLASH = '''
+from inpaintzoo.hookspecs import hookimpl
+from inpaintzoo.components.losses import L1
+
+@hookimpl
+def register_components(register):
+    register("loss", "clash.ok", L1)
+    register("loss", "core.l1", L1)
+'''
+
+
+def test_broken_plugin_is_reported_and_others_load(tmp_path, monkeypatch, fresh_plugins):
+    _write_plugin(tmp_path, "izgood_plugin", GOOD)
+    _write_plugin(tmp_path, "izclash_plugin", CLASH)
+    eps = [
+        metadata.EntryPoint("broken", "iz_module_that_does_not_exist", "inpaintzoo"),
+        metadata.EntryPoint("good", "izgood_plugin", "inpaintzoo"),
+        metadata.EntryPoint("clash", "izclash_plugin", "inpaintzoo"),
+    ]
+    monkeypatch.setattr(plugins, "_entry_points", lambda: eps)
+    host = plugins.host()
+    assert "ModuleNotFoundError" in host.plugins["broken"].error
+    assert host.plugins["good"].error is None and host.plugins["good"].components == ["good.l1"]
+    # the clash names both plugins and leaves nothing of the clashing plugin registered
+    assert "by plugin 'inpaintzoo' and by plugin 'clash'" in host.plugins["clash"].error
+    assert "clash.ok" not in host.registry
+    assert "good.l1" in host.registry and "core.l1" in host.registry
+
+
+def test_env_selects_and_blocks(tmp_path, monkeypatch, fresh_plugins):
+    _write_plugin(tmp_path, "izgood_plugin2", GOOD.replace("good.l1", "good2.l1"))
+    eps = [metadata.EntryPoint("good2", "izgood_plugin2", "inpaintzoo"),
+           metadata.EntryPoint("broken", "iz_module_that_does_not_exist", "inpaintzoo")]
+    monkeypatch.setattr(plugins, "_entry_points", lambda: eps)
+    monkeypatch.setenv("INPAINTZOO_LOAD_PLUGINS", "good2")
+    assert set(plugins.host().plugins) == {"inpaintzoo", "good2"}
+    plugins.reset()
+    monkeypatch.delenv("INPAINTZOO_LOAD_PLUGINS")
+    monkeypatch.setenv("INPAINTZOO_DISABLE_PLUGINS", "good2,broken")
+    assert set(plugins.host().plugins) == {"inpaintzoo"}
+    assert "good2.l1" not in plugins.registry()
+
+
+def test_hookimpl_without_spec_is_caught():
+    host = plugins.PluginHost()
+
+    class Typo:
+        @hookimpl
+        def register_component(self, register):  # note the missing 's'
+            pass
+
+    host.pm.register(Typo(), name="typo")
+    with pytest.raises(Exception, match="register_component"):
+        host.pm.check_pending()
+
+
+def test_plugins_command_json(capsys):
+    from inpaintzoo.cli import main
+
+    assert main(["plugins", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    core = next(p for p in data if p["name"] == "inpaintzoo")
+    assert "core.l1" in core["components"] and core["version"]
