@@ -1,0 +1,191 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import safetensors.torch
+import torch
+
+from inpaintzoo import load
+from inpaintzoo.cli import main
+from inpaintzoo.components.losses import L1
+from inpaintzoo.train import checkpoint as ckpt
+
+SPEC = """
+[model]
+name = "t"
+image_size = [16, 16]
+mean = [0.5]
+std = [0.5]
+size_multiple = 4
+resize = "pad"
+[encoder]
+type = "core.conv_encoder"
+channels = [8, 16]
+[prior]
+type = "core.gaussian"
+channels = 16
+latent_channels = 4
+[decoder]
+type = "core.conv_decoder"
+channels = [16, 8]
+[losses.l1]
+type = "core.l1"
+[losses.kl]
+type = "core.kl"
+weight = 0.001
+[data.dataset]
+type = "core.shapes"
+size = 48
+image_size = [16, 16]
+[data.masks]
+type = "core.lama"
+preset = "thick"
+[train]
+epochs = 2
+batch_size = 8
+eval_batches = 1
+schedule = { name = "cosine", warmup_fraction = 0.2 }
+optimizer = { name = "adam", lr = 3e-3 }
+"""
+
+
+@pytest.fixture
+def spec(tmp_path):
+    p = tmp_path / "spec.toml"
+    p.write_text(SPEC)
+    return p
+
+
+def weights(folder: Path) -> dict[str, torch.Tensor]:
+    return safetensors.torch.load_file(str(folder / "model.safetensors"))
+
+
+def test_run_folder_and_loss_goes_down(spec, tmp_path):
+    run = tmp_path / "run"
+    assert main(["train", str(spec), "--out", str(run), "--epochs", "4", "--quiet"]) == 0
+    rows = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2, 3, 4]
+    assert rows[-1]["train/l1"] < 0.9 * rows[0]["train/l1"]
+    assert json.loads((run / "overrides.json").read_text()) == {"epochs": 4, "steps": None}
+    assert (run / "samples" / "step-00000024.png").is_file()
+    model = load(run / "final")
+    assert model.inpaint(torch.rand(3, 16, 16), torch.zeros(16, 16)).shape == (3, 16, 16)
+    assert [p.name for p in ckpt.checkpoints(run)] == ["step-00000018", "step-00000024"]  # keep_last = 2
+    assert (run / "checkpoints" / "best" / "state.safetensors").is_file()
+
+
+def test_resume_is_bit_identical(spec, tmp_path):
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert main(["train", str(spec), "--out", str(full), "--quiet"]) == 0
+    # stop mid-epoch (step 4 of 6 in epoch 1), then again after the epoch boundary
+    assert main(["train", str(spec), "--out", str(part), "--quiet", "--stop-after", "4"]) == 0
+    assert not (part / "final").exists()
+    assert main(["train", "--resume", str(part), "--quiet", "--stop-after", "4"]) == 0
+    assert main(["train", "--resume", str(part), "--quiet"]) == 0
+    a, b = weights(full / "final"), weights(part / "final")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_refuses_changed_architecture(spec, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", str(spec), "--out", str(run), "--quiet", "--stop-after", "2"]) == 0
+    s = json.loads((run / "spec.json").read_text())
+    s["prior"]["latent_channels"] = 5
+    (run / "spec.json").write_text(json.dumps(s))
+    assert main(["train", "--resume", str(run), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "architecture differs from the spec: shape mismatch" in err
+    assert "prior.to_params.weight (8, 16, 1, 1) vs (10, 16, 1, 1)" in err
+
+
+def test_corrupt_checkpoint_is_one_line(spec, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", str(spec), "--out", str(run), "--quiet", "--stop-after", "2"]) == 0
+    last = ckpt.checkpoints(run)[-1]
+    (last / "state.safetensors").write_bytes(b"garbage")
+    assert main(["train", "--resume", str(run), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "corrupt or incomplete checkpoint" in err and str(last.name) in err
+
+
+def test_killed_write_leaves_last_checkpoint(tmp_path, monkeypatch):
+    good = ckpt.save_checkpoint(tmp_path / "checkpoints" / "step-00000001", {"w": torch.ones(3), "step": 1})
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt  # killed in the middle of writing the tensors
+
+    monkeypatch.setattr(ckpt.safetensors.torch, "save_file", boom)
+    with pytest.raises(KeyboardInterrupt):
+        ckpt.save_checkpoint(tmp_path / "checkpoints" / "step-00000002", {"w": torch.zeros(3), "step": 2})
+    assert ckpt.checkpoints(tmp_path) == [good]
+    assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["step-00000001"]  # no temp left
+    assert torch.equal(ckpt.load_checkpoint(good)["w"], torch.ones(3))
+
+
+def test_checkpoint_round_trips_nested_state(tmp_path):
+    state = {"a": {"b": [torch.arange(3), (1, 2.5, "x", None)], 3: torch.zeros(2, 2)}, "flag": True}
+    back = ckpt.load_checkpoint(ckpt.save_checkpoint(tmp_path / "c", state))
+    assert torch.equal(back["a"]["b"][0], torch.arange(3)) and back["a"]["b"][1] == (1, 2.5, "x", None)
+    assert torch.equal(back["a"][3], torch.zeros(2, 2)) and back["flag"] is True
+
+
+def test_nan_stops_with_step_and_term(spec, tmp_path, monkeypatch, capsys):
+    calls = {"n": 0}
+    original = L1.forward
+
+    def flaky(self, ctx):
+        calls["n"] += 1
+        value = original(self, ctx)
+        return value * float("nan") if calls["n"] > 8 else value
+
+    monkeypatch.setattr(L1, "forward", flaky)
+    run = tmp_path / "run"
+    assert main(["train", str(spec), "--out", str(run), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "loss term 'l1' is nan" in err and "the last good checkpoint is" in err and "step-00000006" in err
+    assert not (run / "final").exists()
+
+
+def test_data_errors(spec, tmp_path, capsys):
+    assert main(["train", str(spec), "--out", str(tmp_path / "a"), "--batch-size", "100", "--quiet"]) == 2
+    assert "larger than the training set (48 images)" in capsys.readouterr().err
+    folder_spec = tmp_path / "f.toml"
+    folder_spec.write_text(SPEC.replace('type = "core.shapes"\nsize = 48', 'type = "core.image_folder"\nsplit = "train"'))
+    assert main(["train", str(folder_spec), "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "b")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["train", str(folder_spec), "--data", str(tmp_path / "empty"), "--out", str(tmp_path / "b")]) == 2
+    assert "no images found" in capsys.readouterr().err
+    size_spec = tmp_path / "s.toml"
+    size_spec.write_text(SPEC.replace("size = 48\nimage_size = [16, 16]", "size = 48\nimage_size = [20, 20]"))
+    assert main(["train", str(size_spec), "--out", str(tmp_path / "c")]) == 2
+    assert "gives 3×20×20 images but model 't' takes 3×16×16" in capsys.readouterr().err
+
+
+def test_amp_bfloat16_on_cpu_trains(spec, tmp_path):
+    assert main(["train", str(spec), "--out", str(tmp_path / "r"), "--quiet", "--amp", "--epochs", "1"]) == 0
+    rows = [json.loads(l) for l in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    assert all(v == v for v in rows[-1].values())  # no NaN
+
+
+def test_two_process_gloo_matches_single_process(tmp_path):
+    # A deterministic latent stage: a VAE's sampling noise is drawn per process, so it cannot match.
+    spec = tmp_path / "det.toml"
+    spec.write_text(SPEC.replace('type = "core.gaussian"\nchannels = 16\nlatent_channels = 4', 'type = "core.identity"')
+                    .replace('[losses.kl]\ntype = "core.kl"\nweight = 0.001\n', ""))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    ddp = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
+           "-m", "inpaintzoo.cli", "train", str(spec), "--out", str(ddp), "--quiet", "--steps", "6"]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240)
+    assert r.returncode == 0, r.stderr[-2000:]
+    info = json.loads((ddp / "distributed.json").read_text())
+    assert info["world_size"] == 2 and info["rank_checksums"][0] == info["rank_checksums"][1]
+    single = tmp_path / "single"
+    assert main(["train", str(spec), "--out", str(single), "--quiet", "--steps", "6"]) == 0
+    a, b = weights(ddp / "final"), weights(single / "final")
+    for k in a:
+        assert torch.allclose(a[k], b[k], atol=1e-4, rtol=1e-3), k
