@@ -3,6 +3,7 @@ from .components.conv import ConvDecoder, ConvEncoder
 from .components.losses import KL, L1, L2
 from .components.priors import GaussianPrior, IdentityPrior
 from .data import masks
+from .data.celeba import CelebA
 from .data.datasets import ImageFolder, SyntheticShapes
 from .hookspecs import hookimpl
 
@@ -22,3 +23,4 @@ def register_components(register):
     register("masks", "core.freeform", masks.FreeFormMask)
     register("dataset", "core.image_folder", ImageFolder)
     register("dataset", "core.shapes", SyntheticShapes)
+    register("dataset", "core.celeba", CelebA)

@@ -30,7 +30,12 @@ class ComponentConfig(BaseModel):
 
 
 class Component(nn.Module):
-    """A registered building block. Built from its validated config alone: `cls(cfg)`."""
+    """A registered building block. Built from its validated config alone: `cls(cfg)`.
+
+    Weights and buffers go into the published artefact. State that only training needs (a power-
+    iteration vector, a Lagrange multiplier) stays out of it: a component exposes such state with
+    `train_state() -> dict` and `load_train_state(d)`, and the training loop checkpoints it.
+    """
 
     Config: ClassVar[type[ComponentConfig]] = ComponentConfig
 

@@ -144,5 +144,10 @@ def test_list_and_spec_commands(capsys):
 
 
 def test_check_command_runs_conformance(capsys):
+    from inpaintzoo import plugins
+
+    n = len(plugins.host().plugins["inpaintzoo"].components)
     assert main(["check", "inpaintzoo"]) == 0
-    assert "13 passed, 0 failed" in capsys.readouterr().out
+    assert f"{n} passed, 0 failed" in capsys.readouterr().out
+    assert main(["check", "inpaintzo"]) == 2
+    assert "did you mean 'inpaintzoo'" in capsys.readouterr().err

@@ -146,6 +146,7 @@ class Trainer:
             s["opt_d"], s["sched_d"] = self.opt_d.state_dict(), self.sched_d.state_dict()
         if self.ema is not None:
             s["ema"] = self.ema.module.state_dict()
+        s["components"] = {n: m.train_state() for n, m in self.model.named_modules() if hasattr(m, "train_state")}
         return s
 
     def load_state(self, s: dict[str, Any], where: Path) -> None:
@@ -166,6 +167,9 @@ class Trainer:
             self.sched_d.load_state_dict(s["sched_d"])
         if self.ema is not None and "ema" in s:
             self.ema.module.load_state_dict(s["ema"])
+        modules = dict(self.model.named_modules())
+        for name, st in s.get("components", {}).items():
+            modules[name].load_train_state(st)
         self.step, self.epoch, self.best = int(s["step"]), int(s["epoch"]), s["best"]
 
     def save(self, tag: str | None = None) -> Path | None:

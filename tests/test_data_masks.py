@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+import torch
+
+from inpaintzoo.data import masks as M
+from inpaintzoo.data.celeba import CelebA, write_fixture
+from inpaintzoo.errors import InputError
+
+
+def areas(gen, n=60, size=256, seed=0):
+    m = gen(n, size, size, torch.Generator().manual_seed(seed))
+    return m.flatten(1).mean(1)
+
+
+def test_center_mask_is_medfe_cae_hole():
+    m = M.CenterMask(M.CenterConfig(size=128))(1, 256, 256, torch.Generator())
+    rows = m[0, 0].sum(1).nonzero().flatten()
+    assert rows.min() == 64 and rows.max() == 191 and m.sum() == 128 * 128
+    assert M.CenterMask(M.CenterConfig(size=0.25))(2, 64, 64, torch.Generator()).sum() == 2 * 16 * 16
+
+
+# Mean hole fraction over 40 draws at 256 px with the presets of toolkit-conventions.md (measured: thin 0.66,
+# medium 0.73, thick 0.79); the ranges catch a preset whose strokes are drawn at the wrong scale.
+@pytest.mark.parametrize("preset, lo, hi", [("thin", 0.5, 0.8), ("medium", 0.6, 0.85), ("thick", 0.65, 0.92)])
+def test_lama_presets_hit_their_area_ranges(preset, lo, hi):
+    a = areas(M.LamaMask(M.LamaConfig(preset=preset)), n=40)
+    assert a.mean() > lo and a.mean() < hi
+    assert (a > 0).all()
+
+
+def test_presets_are_ordered_and_scale_with_size():
+    thin = areas(M.LamaMask(M.LamaConfig(preset="thin")), n=40).mean()
+    thick = areas(M.LamaMask(M.LamaConfig(preset="thick")), n=40).mean()
+    assert thick > thin
+    small = areas(M.LamaMask(M.LamaConfig(preset="medium")), n=40, size=128).mean()
+    big = areas(M.LamaMask(M.LamaConfig(preset="medium")), n=40, size=256).mean()
+    assert abs(float(small - big)) < 0.1  # strokes scale with the image, so the hole fraction is similar
+
+
+def test_masks_deterministic_per_seed_and_differ_between_seeds():
+    for gen in (M.LamaMask(M.LamaConfig()), M.FreeFormMask(M.FreeFormConfig()), M.BoxesMask(M.BoxesConfig())):
+        a = gen(4, 64, 64, torch.Generator().manual_seed(1))
+        assert torch.equal(a, gen(4, 64, 64, torch.Generator().manual_seed(1)))
+        assert not torch.equal(a, gen(4, 64, 64, torch.Generator().manual_seed(2)))
+
+
+def test_draw_segment_width():
+    c = torch.zeros(21, 21)
+    M.draw_segment(c, 2, 10, 18, 10, 5)
+    assert c[10, 2:19].all() and c[8:13, 10].all() and not c[7, 10] and not c[13, 10]
+
+
+def test_celeba_fixture_attributes_and_crops(tmp_path):
+    write_fixture(tmp_path, n=6)
+    ds = CelebA(CelebA.Config(root=str(tmp_path), split="train", attributes=["Smiling", "Male"], image_size=(32, 32)))
+    assert len(ds) == 4 and ds.label_names == ["Smiling", "Male"]
+    # row i: attribute k is 1 when (i + k) odd; Smiling is column 4, Male column 1
+    assert torch.equal(ds[0]["labels"], torch.tensor([0.0, 1.0])) and torch.equal(ds[1]["labels"], torch.tensor([1.0, 0.0]))
+    img = ds[0]["image"]
+    assert img.shape == (3, 32, 32) and float(img[1].mean()) > 0.7  # the NVAE box is all green
+    squash = CelebA(CelebA.Config(root=str(tmp_path), split="train", crop="squash", image_size=(32, 32)))[0]["image"]
+    assert float(squash[1].mean()) < 0.7  # squash keeps the black border
+    assert len(CelebA(CelebA.Config(root=str(tmp_path), split="val"))) == 1
+    with pytest.raises(InputError, match="did you mean 'Smiling'"):
+        CelebA(CelebA.Config(root=str(tmp_path), attributes=["Smilng"]))
+    with pytest.raises(InputError, match="no img_align_celeba"):
+        CelebA(CelebA.Config(root=str(tmp_path / "nope")))
