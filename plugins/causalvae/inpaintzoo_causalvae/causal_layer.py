@@ -1,0 +1,186 @@
+"""The CausalVAE causal layer as a LatentPrior over K named concepts × d dimensions.
+
+Per the reference (`mask_vae_pendulum.py`): the encoder features are projected to exogenous ε (the
+posterior variance is fixed to 1); z = (I − Aᵀ)⁻¹ ε; the mask layer gives f(z)_i = g_i((Aᵀz)_i) plus the
+attention term softmax(sigmoid(z M εᵀ)) ε; the decoder input is sampled from N(f(z), 0.001·I). Labels u
+give the conditional prior p(z_i | u_i) = N(λ_i(u_i)·1, I) and the label path g(Aᵀu).
+
+The adjacency is `learned` (from zero, or from the reference's preset), `given` (fixed to the spec's
+edges) or `masked` (learned, but only on the spec's edges).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import torch
+from pydantic import Field, model_validator
+from torch import Tensor, nn
+
+from inpaintzoo.interfaces import ComponentConfig, LatentOutput, LatentPrior
+
+from .dag import causal_solve, edges_to_matrix
+
+
+class CausalConfig(ComponentConfig):
+    concepts: list[str] = Field(["pendulum", "light", "shadow_length", "shadow_position"], description="concept names, in label order")
+    dims_per_concept: int = Field(4, ge=1, description="d: latent dimensions per concept (reference: 4)")
+    in_features: int = Field(32, ge=1, description="size of the flattened last encoder feature")
+    graph: Literal["learned", "given", "masked"] = "learned"
+    edges: list[tuple[str, str]] = Field([], description="[cause, effect] pairs: the given graph, or the allowed edges when masked")
+    init: Literal["zero", "reference"] = Field("zero", description="learned A starts at zero, or at the reference's preset (A[0,1:]=A[1,2:]=1)")
+    label_scale: list[tuple[float, float]] = Field(
+        [(0.0, 44.0), (100.0, 40.0), (6.5, 3.5), (10.0, 5.0)], description="(s0, s1) per concept: λ(u) = (u − s0)/s1 (pendulum defaults)")
+    hidden: int = Field(32, ge=1, description="width of each per-concept g_i")
+    decoder_variance: float = Field(1e-3, ge=0, description="variance of the decoder-input sample around f(z)")
+    out_shape: list[int] = Field([], description="reshape the decoder input to this (e.g. [C, H, W]); empty keeps N × K·d")
+    edge_threshold: float = Field(0.3, ge=0, description="|A| above this counts as an edge for descendants and SHD")
+
+    @model_validator(mode="after")
+    def _check(self) -> "CausalConfig":
+        if len(set(self.concepts)) != len(self.concepts) or len(self.concepts) < 2:
+            raise ValueError("concepts must be at least two distinct names")
+        if len(self.label_scale) != len(self.concepts):
+            raise ValueError(f"label_scale has {len(self.label_scale)} entries for {len(self.concepts)} concepts")
+        for a, b in self.edges:
+            for n in (a, b):
+                if n not in self.concepts:
+                    raise ValueError(f"edge [{a!r}, {b!r}]: {n!r} is not one of the concepts {self.concepts}")
+        if self.graph != "learned" and not self.edges:
+            raise ValueError(f"graph = '{self.graph}' needs edges")
+        if self.out_shape:
+            n = 1
+            for s in self.out_shape:
+                n *= s
+            if n != len(self.concepts) * self.dims_per_concept:
+                raise ValueError(f"out_shape {self.out_shape} holds {n} values; the latent has K·d = {len(self.concepts) * self.dims_per_concept}")
+        return self
+
+
+class PerConcept(nn.Module):
+    """K independent small MLPs g_i: d_in → hidden → ELU → d_out, applied to each concept's slice."""
+
+    def __init__(self, K: int, d_in: int, d_out: int, hidden: int):
+        super().__init__()
+        self.nets = nn.ModuleList(nn.Sequential(nn.Linear(d_in, hidden), nn.ELU(), nn.Linear(hidden, d_out)) for _ in range(K))
+
+    def forward(self, x: Tensor) -> Tensor:  # N×K×d_in → N×K×d_out
+        return torch.stack([net(x[:, i]) for i, net in enumerate(self.nets)], dim=1)
+
+
+class CausalLayer(LatentPrior):
+    """CausalVAE's causal layer: learned or given DAG over named concepts, conditional prior, do()."""
+
+    Config = CausalConfig
+    supports_interventions = True
+
+    def __init__(self, cfg: CausalConfig):
+        super().__init__(cfg)
+        K, d = len(cfg.concepts), cfg.dims_per_concept
+        self.K, self.d = K, d
+        self.to_eps = nn.Linear(cfg.in_features, 2 * K * d)  # mean and (discarded) variance, as the reference
+        allowed = torch.ones(K, K) - torch.eye(K)
+        if cfg.graph != "learned":
+            allowed = edges_to_matrix(cfg.edges, cfg.concepts)
+        self.register_buffer("allowed", allowed)
+        init = torch.zeros(K, K)
+        if cfg.graph == "given":
+            init = allowed.clone()
+        elif cfg.init == "reference":
+            init[0, 1:] = 1.0
+            init[1, 2:] = 1.0
+        self.A_param = nn.Parameter(init, requires_grad=cfg.graph != "given")
+        self.mix = PerConcept(K, d, d, cfg.hidden)
+        self.label_mix = PerConcept(K, 1, 1, cfg.hidden)
+        self.M = nn.Parameter(torch.randn(d, d) * 0.1)  # attention bilinear form (reference: learned 4×4)
+        self.register_buffer("scale", torch.tensor(cfg.label_scale, dtype=torch.float32))
+
+    @property
+    def label_dim(self) -> int:
+        return self.K
+
+    def concept_names(self) -> list[str]:
+        return list(self.cfg.concepts)
+
+    @property
+    def A(self) -> Tensor:
+        """The adjacency in use: A[i, j] is the strength of edge concept i → concept j."""
+        return self.A_param * self.allowed
+
+    def prior_mean(self, labels: Tensor) -> Tensor:
+        """λ_i(u_i)·1: N×K×d."""
+        lam = (labels - self.scale[:, 0]) / self.scale[:, 1]
+        return lam.unsqueeze(-1).expand(-1, -1, self.d)
+
+    def _encode(self, features: list[Tensor]) -> Tensor:
+        h = features[-1].flatten(1)
+        return self.to_eps(h)[:, : self.K * self.d].view(-1, self.K, self.d)
+
+    def _mask_layer(self, z: Tensor, eps: Tensor, attn_from: Tensor | None = None) -> Tensor:
+        """f(z) = g(Aᵀz) + softmax(sigmoid(z M εᵀ)) ε; `attn_from` holds the attention term's z fixed."""
+        fz = self.mix(torch.einsum("ij,nid->njd", self.A, z))
+        za = z if attn_from is None else attn_from
+        att = torch.softmax(torch.sigmoid(za @ self.M @ eps.transpose(1, 2)), dim=1)
+        return fz + att @ eps
+
+    def _decoder_input(self, fz: Tensor) -> Tensor:
+        x = fz
+        if self.training and self.cfg.decoder_variance > 0:
+            x = fz + self.cfg.decoder_variance**0.5 * torch.randn_like(fz)
+        x = x.reshape(x.shape[0], -1)
+        return x.view(x.shape[0], *self.cfg.out_shape) if self.cfg.out_shape else x
+
+    def forward(self, features: list[Tensor], labels: Tensor | None = None) -> LatentOutput:
+        eps = self._encode(features)
+        z = causal_solve(self.A, eps)
+        fz = self._mask_layer(z, eps)
+        extras: dict = {"eps": eps, "z": z, "fz": fz, "A": self.A, "concepts": self.concept_names()}
+        kl = {"eps": 0.5 * eps.pow(2).flatten(1).sum(1)}  # KL(N(ε, I) ‖ N(0, I))
+        if labels is not None:
+            extras["prior_mean"] = self.prior_mean(labels)
+            extras["labels"] = labels
+            extras["label_pred"] = self.label_mix((labels @ self.A).unsqueeze(-1)).squeeze(-1)  # g(Aᵀu)
+        return LatentOutput(h=self._decoder_input(fz), skips=None, kl=kl, extras=extras)
+
+    def intervene(self, features: list[Tensor], values: dict[str, float], labels: Tensor | None = None) -> LatentOutput:
+        """do(concept = value), value in label units; descendants follow through A, others stay as they were.
+
+        The concept's latent is set to λ(value)·1; descendants are recomputed from the linear SCM
+        z_j = Σ_i A_ij z_i + ε_j in topological order (K passes), and f(z) is recomputed with the attention
+        term held at its factual value (it plays the role of exogenous noise).
+        """
+        eps = self._encode(features)
+        z = causal_solve(self.A, eps)
+        names = self.concept_names()
+        pinned = {names.index(k): torch.full_like(z[:, 0], (float(v) - float(self.scale[names.index(k), 0])) / float(self.scale[names.index(k), 1]))
+                  for k, v in values.items()}
+        A = self.A * (self.A.abs() > self.cfg.edge_threshold) if self.cfg.graph == "learned" else self.A
+        zi = z.clone()
+        for k, v in pinned.items():
+            zi[:, k] = v
+        for _ in range(self.K):  # propagate to descendants
+            new = torch.einsum("ij,nid->njd", A, zi) + eps
+            changed = [j for j in range(self.K) if j not in pinned and self._is_descendant(A, pinned, j)]
+            for j in changed:
+                zi[:, j] = new[:, j]
+        fz_fact = self._mask_layer(z, eps)
+        fz = self._mask_layer(zi, eps, attn_from=z)
+        keep = [j for j in range(self.K) if j not in pinned and not self._is_descendant(A, pinned, j)]
+        fz[:, keep] = fz_fact[:, keep]  # bit-identical for every concept the intervention cannot reach
+        for k, v in pinned.items():
+            fz[:, k] = v
+        return LatentOutput(h=self._decoder_input(fz), extras={"z": zi, "fz": fz, "A": self.A})
+
+    def _is_descendant(self, A: Tensor, pinned: dict[int, Tensor], j: int) -> bool:
+        from .dag import descendants
+
+        return any(j in descendants(A, k) for k in pinned)
+
+    def write_plots(self, folder: Path, step: int) -> None:
+        """The adjacency matrix as a heatmap (the seed's Fig. 5), one PNG per evaluation."""
+        from .plots import adjacency_heatmap
+
+        adjacency_heatmap(self.A.detach().cpu(), self.concept_names(), folder / f"adjacency-{step:08d}.png", f"A at step {step}")
+
+    def example_inputs(self, batch_size: int = 2) -> tuple:
+        return ([torch.randn(batch_size, self.cfg.in_features)], torch.rand(batch_size, self.K) * 10)

@@ -1,0 +1,49 @@
+"""DAG algebra: the causal layer's solve, the acyclicity function and graph comparison."""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def causal_solve(A: Tensor, eps: Tensor) -> Tensor:
+    """z = (I − Aᵀ)⁻¹ ε along the concept axis; eps is N×K×d, A is K×K with A[i, j] = edge i → j."""
+    K = A.shape[0]
+    eye = torch.eye(K, dtype=A.dtype, device=A.device)
+    return torch.linalg.solve(eye - A.t(), eps)
+
+
+def acyclicity(A: Tensor) -> Tensor:
+    """h(A) = tr((I + A∘A / K)^K) − K: zero exactly when A is a DAG (the reference's `_h_A`)."""
+    K = A.shape[0]
+    M = torch.eye(K, dtype=A.dtype, device=A.device) + A * A / K
+    return torch.trace(torch.linalg.matrix_power(M, K)) - K
+
+
+def edges_to_matrix(edges: list[tuple[str, str]] | list[list[str]], names: list[str]) -> Tensor:
+    A = torch.zeros(len(names), len(names))
+    for a, b in edges:
+        A[names.index(a), names.index(b)] = 1.0
+    return A
+
+
+def shd(learned: Tensor, true: Tensor, threshold: float = 0.3) -> int:
+    """Structural Hamming distance: missing + extra edges, a reversed edge counting once."""
+    L = (learned.abs() > threshold).int()
+    T = (true != 0).int()
+    L.fill_diagonal_(0)
+    diff = (L != T).int()
+    # a reversal shows up twice (i→j missing and j→i extra); count it once
+    rev = ((L == 1) & (T == 0) & (L.t() == 0) & (T.t() == 1)).int().sum()
+    return int(diff.sum() - rev)
+
+
+def descendants(A: Tensor, k: int, threshold: float = 0.0) -> set[int]:
+    adj = (A.abs() > threshold)
+    seen, todo = set(), [k]
+    while todo:
+        i = todo.pop()
+        for j in torch.nonzero(adj[i]).flatten().tolist():
+            if j not in seen and j != k:
+                seen.add(j)
+                todo.append(j)
+    return seen

@@ -1,0 +1,143 @@
+"""CausalVAE plugin: causal solve, acyclicity, augmented Lagrangian, pendulum renderer, interventions."""
+import math
+
+import pytest
+import torch
+
+from inpaintzoo import create_model
+from inpaintzoo.interfaces import LatentOutput, LossContext
+from inpaintzoo_causalvae.causal_layer import CausalLayer
+from inpaintzoo_causalvae.dag import acyclicity, causal_solve, edges_to_matrix, shd
+from inpaintzoo_causalvae.losses import DagPenalty
+from inpaintzoo_causalvae.pendulum import CONCEPTS, TRUE_EDGES, Pendulum, Scene, grid, render, shadow
+
+
+def test_causal_solve_hand_example():
+    # chain 0 → 1 → 2 with weights 2 and 3: z0 = e0, z1 = 2 z0 + e1, z2 = 3 z1 + e2
+    A = torch.tensor([[0.0, 2.0, 0.0], [0.0, 0.0, 3.0], [0.0, 0.0, 0.0]])
+    eps = torch.tensor([[[1.0], [1.0], [1.0]]])
+    z = causal_solve(A, eps)
+    assert torch.allclose(z.flatten(), torch.tensor([1.0, 3.0, 10.0]))
+
+
+def test_acyclicity():
+    dag = edges_to_matrix(TRUE_EDGES, CONCEPTS) * 0.7
+    assert float(acyclicity(dag)) == pytest.approx(0.0, abs=1e-7)
+    a, b = 0.8, 1.5  # a 2-cycle: h = a²b²/2 in closed form for K = 2
+    cyc = torch.tensor([[0.0, a], [b, 0.0]])
+    assert float(acyclicity(cyc)) == pytest.approx(a * a * b * b / 2, rel=1e-6)
+
+
+def test_shd_counts_missing_extra_and_reversed_edges():
+    true = edges_to_matrix([("a", "b"), ("b", "c")], ["a", "b", "c"])
+    assert shd(true, true) == 0
+    assert shd(edges_to_matrix([("b", "a"), ("b", "c"), ("a", "c")], ["a", "b", "c"]), true) == 2  # reversed + extra
+
+
+def _ctx(A):
+    return LossContext(torch.zeros(1), torch.zeros(1), torch.zeros(1), torch.zeros(1), torch.zeros(1),
+                       LatentOutput(h=torch.zeros(1), extras={"A": A}), [])
+
+
+def test_lagrange_multiplier_grows_while_h_positive():
+    loss = DagPenalty(DagPenalty.Config(update_every=1))
+    ctx = _ctx(torch.tensor([[0.0, 1.0], [1.0, 0.0]]))  # stays cyclic: h = 0.5
+    lams, cs = [], []
+    for _ in range(4):
+        loss.after_step(ctx)
+        lams.append(loss.lam)
+        cs.append(loss.c)
+    assert lams == sorted(lams) and lams[0] > 3.0 and lams[-1] > lams[0]
+    assert cs[-1] > cs[0]  # no progress on h → the penalty grows too
+    fixed = DagPenalty(DagPenalty.Config(update_every=1, faithful_fixed_multipliers=True))
+    fixed.after_step(ctx)
+    assert (fixed.lam, fixed.c) == (3.0, 1.0)
+    assert float(fixed(ctx)) == pytest.approx(3 * 0.5 + 0.5 * 0.25)  # the reference's 3h + 0.5h²
+
+
+def test_pendulum_grid_split_and_labels():
+    g = grid()
+    assert len(g) == 7308 and sum(s == "train" for *_, s in g) == 5482
+    assert [s for *_, s in g[:9]] == ["train"] * 4 + ["test"] + ["train"] * 3 + ["test"]
+    # labels follow §3.1: shadow from the pivot and the bob's far edge projected onto y = −0.5
+    i, j = 20, 70
+    theta, phi = i * math.pi / 200, j * math.pi / 200
+    t = math.tan(phi)
+    proj = lambda x, y: (-0.5 - (y - x * t)) / t
+    a, b = proj(10, 10.5), proj(10 + 9.5 * math.sin(theta), 10.5 - 9.5 * math.cos(theta))
+    length, mid = shadow(i, j)
+    assert length == pytest.approx(max(3, abs(a - b))) and mid == pytest.approx((a + b) / 2)
+    assert Scene.factual(i, j).labels() == [20, 70, int(length), int(mid)]
+    ds = Pendulum(Pendulum.Config(split="all", limit=3))
+    item = ds[1]
+    assert item["image"].shape == (4, 96, 96) and torch.equal(item["image"][3], torch.ones(96, 96))
+    assert item["labels"].tolist() == Scene.factual(-40, 61).labels()
+
+
+def test_renderer_is_deterministic_and_drawn_where_expected():
+    a, b = render(Scene.factual(0, 80)), render(Scene.factual(0, 80))
+    assert torch.equal(a, b)
+    assert float(a.min()) < 0.1  # black rod and shadow
+    # the counterfactual: do(light) moves the shadow, do(shadow_length) leaves pendulum and light alone
+    s = Scene.factual(0, 80)
+    cf = s.intervene({"light": 120})
+    assert cf.pendulum == 0 and cf.shadow_position != s.shadow_position
+    only = s.intervene({"shadow_length": 10.0})
+    assert (only.pendulum, only.light, only.shadow_position) == (s.pendulum, s.light, s.shadow_position)
+    assert not torch.equal(render(only), render(s))
+
+
+def _layer(graph="given"):
+    cfg = CausalLayer.Config(in_features=8, graph=graph, edges=[list(e) for e in TRUE_EDGES])
+    return CausalLayer(cfg).eval()
+
+
+def test_given_graph_never_changes_in_training():
+    layer = _layer("given").train()
+    before = layer.A.clone()
+    opt = torch.optim.Adam(layer.parameters(), lr=0.1)
+    for _ in range(5):
+        out = layer([torch.randn(4, 8)], torch.rand(4, 4) * 10)
+        loss = out.h.pow(2).mean() + acyclicity(out.extras["A"]) + out.extras["label_pred"].sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert torch.equal(layer.A, before)
+
+
+def test_intervening_on_a_leaf_leaves_other_concepts_unchanged():
+    torch.manual_seed(0)
+    layer = _layer("given")
+    feats = [torch.randn(3, 8)]
+    fact = layer(feats)
+    out = layer.intervene(feats, {"shadow_length": 9.0})
+    K, d = 4, 4
+    fz, fzi = fact.h.view(3, K, d), out.h.view(3, K, d)
+    for k in (0, 1, 3):
+        assert torch.equal(fz[:, k], fzi[:, k])
+    assert torch.allclose(fzi[:, 2], torch.full((3, d), (9.0 - 6.5) / 3.5))
+    # a root's descendants change, its non-descendants do not
+    out2 = layer.intervene(feats, {"pendulum": 30.0}).h.view(3, K, d)
+    assert torch.equal(out2[:, 1], fz[:, 1])
+    assert not torch.allclose(out2[:, 2], fz[:, 2]) and not torch.allclose(out2[:, 3], fz[:, 3])
+
+
+TINY = {
+    "model": {"name": "cv-tiny", "image_size": [16, 16], "channels": 3, "resize": "fixed"},
+    "encoder": {"type": "causalvae.mlp_encoder", "in_channels": 3, "image_size": [16, 16], "hidden": [64, 32]},
+    "prior": {"type": "causalvae.causal_layer", "in_features": 32, "dims_per_concept": 2},
+    "decoder": {"type": "causalvae.mlp_decoder", "dims_per_concept": 2, "hidden": [32], "out_channels": 3, "image_size": [16, 16]},
+    "losses": {"recon": {"type": "causalvae.bernoulli"}, "kl": {"type": "causalvae.kl"},
+               "label": {"type": "causalvae.label"}, "dag": {"type": "causalvae.dag"}},
+}
+
+
+def test_model_intervene_api_and_errors():
+    from inpaintzoo.errors import InputError
+
+    model = create_model(TINY).eval()
+    img = torch.rand(3, 16, 16)
+    out = model.intervene(img, {"pendulum": 10.0, "light": 90.0})
+    assert out.shape == img.shape
+    with pytest.raises(InputError, match="did you mean 'pendulum'"):
+        model.intervene(img, {"pendulm": 1.0})
