@@ -35,6 +35,8 @@ class Component(nn.Module):
     Weights and buffers go into the published artefact. State that only training needs (a power-
     iteration vector, a Lagrange multiplier) stays out of it: a component exposes such state with
     `train_state() -> dict` and `load_train_state(d)`, and the training loop checkpoints it.
+    A component may also define `on_evaluate(model, dataset, folder, step) -> dict[str, float]`: the
+    loop calls it at each evaluation to write its plots and add its metrics (e.g. a learned graph's SHD).
     """
 
     Config: ClassVar[type[ComponentConfig]] = ComponentConfig

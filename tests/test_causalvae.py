@@ -122,20 +122,13 @@ def test_intervening_on_a_leaf_leaves_other_concepts_unchanged():
     assert not torch.allclose(out2[:, 2], fz[:, 2]) and not torch.allclose(out2[:, 3], fz[:, 3])
 
 
-TINY = {
-    "model": {"name": "cv-tiny", "image_size": [16, 16], "channels": 3, "resize": "fixed"},
-    "encoder": {"type": "causalvae.mlp_encoder", "in_channels": 3, "image_size": [16, 16], "hidden": [64, 32]},
-    "prior": {"type": "causalvae.causal_layer", "in_features": 32, "dims_per_concept": 2},
-    "decoder": {"type": "causalvae.mlp_decoder", "dims_per_concept": 2, "hidden": [32], "out_channels": 3, "image_size": [16, 16]},
-    "losses": {"recon": {"type": "causalvae.bernoulli"}, "kl": {"type": "causalvae.kl"},
-               "label": {"type": "causalvae.label"}, "dag": {"type": "causalvae.dag"}},
-}
+from tests_support import tiny_causal_spec
 
 
 def test_model_intervene_api_and_errors():
     from inpaintzoo.errors import InputError
 
-    model = create_model(TINY).eval()
+    model = create_model(tiny_causal_spec()).eval()
     img = torch.rand(3, 16, 16)
     out = model.intervene(img, {"pendulum": 10.0, "light": 90.0})
     assert out.shape == img.shape

@@ -152,4 +152,4 @@ def test_celeba64_builds_with_paper_shapes():
     model = create_model("nvae-celeba64", check=False)
     assert model.prior.prior_ftr0.shape == (512, 8, 8)
     assert len(model.prior.dec_combiners) == 35 and model.prior.alpha.shape == (35,)
-    assert model.decoder.head[1].out_channels == 100
+    assert model.decoder.head.net[1].out_channels == 100

@@ -99,6 +99,8 @@ class Trainer:
         self.eval_masks = build_masks(spec, self.registry, "eval_masks")
         torch.manual_seed(self.t.seed)
         self.model: InpaintModel = build_model(spec, self.registry).to(self.device)
+        self.memory_format = torch.channels_last if self.t.channels_last else torch.contiguous_format
+        self.model.to(memory_format=self.memory_format)
         self.steps_per_epoch = len(self.train_set) // self.t.batch_size
         self.total = self.t.steps or self.t.epochs * self.steps_per_epoch
         gen_params = [p for n, p in self.model.named_parameters() if p.requires_grad and not n.startswith("discriminator.")]
@@ -200,8 +202,8 @@ class Trainer:
     def train_step(self, batch: dict[str, Tensor]) -> dict[str, float]:
         model = self.model
         model.train()
-        image = batch["image"].to(self.device)
-        mask = batch["mask"].to(self.device)
+        image = batch["image"].to(self.device).contiguous(memory_format=self.memory_format)
+        mask = batch["mask"].to(self.device).contiguous(memory_format=self.memory_format)
         labels = batch.get("labels")
         labels = labels.to(self.device) if labels is not None else None
         progress = self.step / max(1, self.total)
@@ -258,9 +260,9 @@ class Trainer:
                 write_sample_grid(model, self.val_set, self.eval_masks, self.run / "samples" / f"step-{self.step:08d}.png",
                                   seed=self.t.seed + 2, device=self.device)
                 for module in model.modules():
-                    hook = getattr(module, "write_plots", None)
+                    hook = getattr(module, "on_evaluate", None)
                     if callable(hook) and module is not model:
-                        hook(self.run / "plots", self.step)
+                        metrics.update(hook(model, self.val_set, self.run / "plots", self.step) or {})
         return metrics
 
     # -- the run -------------------------------------------------------------------------------

@@ -176,11 +176,30 @@ class CausalLayer(LatentPrior):
 
         return any(j in descendants(A, k) for k in pinned)
 
-    def write_plots(self, folder: Path, step: int) -> None:
-        """The adjacency matrix as a heatmap (the seed's Fig. 5), one PNG per evaluation."""
-        from .plots import adjacency_heatmap
+    def true_graph(self) -> Tensor | None:
+        """The spec's edges as a matrix: the graph in use (given/masked) or the truth to score (learned)."""
+        return edges_to_matrix(self.cfg.edges, self.cfg.concepts) if self.cfg.edges else None
 
-        adjacency_heatmap(self.A.detach().cpu(), self.concept_names(), folder / f"adjacency-{step:08d}.png", f"A at step {step}")
+    def on_evaluate(self, model, dataset, folder: Path, step: int) -> dict[str, float]:
+        """Adjacency heatmap (the seed's Fig. 5), intervention grid (Fig. 4), SHD and intervention accuracy."""
+        from .dag import shd
+        from .interventions import evaluate_interventions, grid_values
+        from .plots import adjacency_heatmap, intervention_grid
+
+        A = self.A.detach().cpu()
+        adjacency_heatmap(A, self.concept_names(), folder / f"adjacency-{step:08d}.png", f"A at step {step}")
+        out: dict[str, float] = {}
+        truth = self.true_graph()
+        if truth is not None:
+            out["shd"] = float(shd(A, truth, self.cfg.edge_threshold))
+        if hasattr(dataset, "counterfactual"):
+            was = model.training
+            model.eval()
+            out.update(evaluate_interventions(model, dataset, n=16))
+            image = dataset[0]["image"]
+            intervention_grid(model, image, grid_values(self, dataset), folder / f"interventions-{step:08d}.png")
+            model.train(was)
+        return out
 
     def example_inputs(self, batch_size: int = 2) -> tuple:
         return ([torch.randn(batch_size, self.cfg.in_features)], torch.rand(batch_size, self.K) * 10)

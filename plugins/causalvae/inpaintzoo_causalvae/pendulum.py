@@ -141,6 +141,10 @@ class Pendulum(ImageDataset):
             img = torch.cat([img, torch.ones_like(img[:1])])
         return img
 
+    def counterfactual(self, k: int, values: dict[str, float]) -> Tensor:
+        """The true image of scene k under do(values), descendants recomputed by the scene's mechanism."""
+        return self.render(self.scene(k).intervene(values))
+
     def __getitem__(self, k: int) -> dict:
         scene = self.scene(k)
         return {"image": self.render(scene), "labels": torch.tensor(scene.labels())}

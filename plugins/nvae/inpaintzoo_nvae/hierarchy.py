@@ -196,21 +196,43 @@ class HierarchicalPrior(LatentPrior):
         return (feats,)
 
 
-class DecoderConfig(ComponentConfig):
-    channels: int = Field(8, ge=4, description="num_channels_dec at full resolution")
-    num_postprocess_blocks: int = Field(1, ge=0, description="each doubles the resolution, halving channels")
-    num_postprocess_cells: int = Field(2, ge=1)
-    cell: str = Field("nvae.mbconv_cell")
-    expansion: int = Field(3, ge=1, description="E of the post-processing cells")
+class HeadConfig(ComponentConfig):
+    channels: int = Field(8, ge=4, description="channels at full resolution")
+    cell: str = Field("nvae.mbconv_cell", description="registered block for the decoder's cells")
     out_channels: int = Field(3, ge=1)
-    output: Literal["logistic_mixture", "image"] = Field("logistic_mixture", description="discretised logistic mixture (RGB) or a plain image")
+    output: Literal["logistic_mixture", "image", "bernoulli"] = Field(
+        "logistic_mixture", description="discretised logistic mixture (RGB), a plain image, or Bernoulli logits")
     num_mixtures: int = Field(10, ge=1)
 
     @model_validator(mode="after")
-    def _rgb(self) -> "DecoderConfig":
+    def _rgb(self) -> "HeadConfig":
         if self.output == "logistic_mixture" and self.out_channels != 3:
             raise ValueError("the logistic mixture models RGB: out_channels must be 3 (use output = 'image')")
         return self
+
+
+class DecoderConfig(HeadConfig):
+    num_postprocess_blocks: int = Field(1, ge=0, description="each doubles the resolution, halving channels")
+    num_postprocess_cells: int = Field(2, ge=1)
+    expansion: int = Field(3, ge=1, description="E of the post-processing cells")
+
+
+class OutputHead(nn.Module):
+    """ELU → conv3×3 to the output's parameters; knows how to turn them into an image."""
+
+    def __init__(self, cin: int, cfg: HeadConfig):
+        super().__init__()
+        self.cfg = cfg
+        out = cfg.num_mixtures * 10 if cfg.output == "logistic_mixture" else cfg.out_channels
+        self.net = nn.Sequential(nn.ELU(), nn.Conv2d(cin, out, 3, padding=1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+    def to_image(self, raw: Tensor) -> Tensor:
+        if self.cfg.output == "logistic_mixture":
+            return DiscMixLogistic(raw, self.cfg.num_mixtures).mean()
+        return torch.sigmoid(raw) if self.cfg.output == "bernoulli" else raw
 
 
 class HierarchicalDecoder(Decoder):
@@ -228,18 +250,55 @@ class HierarchicalDecoder(Decoder):
                 cells.append(make_cell(cfg.cell, c, stride, expansion=cfg.expansion))
                 c = c // 2 if stride == -1 else c
         self.postprocess = nn.Sequential(*cells)
-        out = cfg.num_mixtures * 10 if cfg.output == "logistic_mixture" else cfg.out_channels
-        self.head = nn.Sequential(nn.ELU(), nn.Conv2d(c, out, 3, padding=1))
+        self.head = OutputHead(c, cfg)
 
     def forward(self, h: Tensor, skips: list[Tensor] | None = None) -> Tensor:
         return self.head(self.postprocess(h))
 
-    def distribution(self, raw: Tensor) -> DiscMixLogistic:
-        return DiscMixLogistic(raw, self.cfg.num_mixtures)
-
     def to_image(self, raw: Tensor) -> Tensor:
-        return self.distribution(raw).mean() if self.cfg.output == "logistic_mixture" else raw
+        return self.head.to_image(raw)
 
     def example_inputs(self, batch_size: int = 2) -> tuple:
         c = self.cfg.channels * 2**self.cfg.num_postprocess_blocks
         return (torch.randn(batch_size, c, 8, 8),)
+
+
+class CellDecoderConfig(HeadConfig):
+    in_features: int = Field(16, ge=1, description="length of the latent vector (e.g. K concepts × d dims)")
+    start_size: tuple[int, int] = Field((4, 4), description="spatial size the vector is projected to")
+    num_upsamples: int = Field(2, ge=0, description="up cells, each ×2 in size and ÷2 in channels")
+    cells_per_scale: int = Field(1, ge=0, description="normal cells after each up cell (and at the start)")
+    expansion: int = Field(6, ge=1)
+    output: Literal["logistic_mixture", "image", "bernoulli"] = "image"
+
+
+class CellDecoder(Decoder):
+    """A latent vector → NVAE generative cells: linear projection to a map, then up cells and normal cells.
+
+    The seed model's decoder: the causal latent (K × d) decoded through NVAE residual cells.
+    """
+
+    Config = CellDecoderConfig
+
+    def __init__(self, cfg: CellDecoderConfig):
+        super().__init__(cfg)
+        c = cfg.channels * 2**cfg.num_upsamples
+        self.c0 = c
+        self.project = nn.Linear(cfg.in_features, c * cfg.start_size[0] * cfg.start_size[1])
+        layers = [make_cell(cfg.cell, c, 1, expansion=cfg.expansion) for _ in range(cfg.cells_per_scale)]
+        for _ in range(cfg.num_upsamples):
+            layers.append(make_cell(cfg.cell, c, -1, expansion=cfg.expansion))
+            c //= 2
+            layers += [make_cell(cfg.cell, c, 1, expansion=cfg.expansion) for _ in range(cfg.cells_per_scale)]
+        self.cells = nn.Sequential(*layers)
+        self.head = OutputHead(c, cfg)
+
+    def forward(self, h: Tensor, skips: list[Tensor] | None = None) -> Tensor:
+        x = self.project(h.flatten(1)).view(h.shape[0], self.c0, *self.cfg.start_size)
+        return self.head(self.cells(x))
+
+    def to_image(self, raw: Tensor) -> Tensor:
+        return self.head.to_image(raw)
+
+    def example_inputs(self, batch_size: int = 2) -> tuple:
+        return (torch.randn(batch_size, self.cfg.in_features),)

@@ -2,7 +2,7 @@
 from inpaintzoo.hookspecs import hookimpl
 
 from .cells import MBConvCell, ResidualCell
-from .hierarchy import HierarchicalDecoder, HierarchicalEncoder, HierarchicalPrior
+from .hierarchy import CellDecoder, HierarchicalDecoder, HierarchicalEncoder, HierarchicalPrior
 from .losses import LogisticMixtureNLL, SpectralRegularizer, WarmupKL
 
 
@@ -13,6 +13,7 @@ def register_components(register):
     register("encoder", "nvae.encoder", HierarchicalEncoder)
     register("prior", "nvae.hierarchical", HierarchicalPrior)
     register("decoder", "nvae.decoder", HierarchicalDecoder)
+    register("decoder", "nvae.cell_decoder", CellDecoder)
     register("loss", "nvae.logistic_mixture", LogisticMixtureNLL)
     register("loss", "nvae.kl", WarmupKL)
     register("loss", "nvae.spectral", SpectralRegularizer)

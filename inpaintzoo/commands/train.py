@@ -1,4 +1,4 @@
-"""Commands implemented outside cli.py: name → (argparse adder, handler)."""
+"""`inpaintzoo train`."""
 from __future__ import annotations
 
 import argparse
@@ -29,11 +29,11 @@ def cmd_train(a: argparse.Namespace) -> int:
 
     import torch.distributed as dist
 
-    from . import plugins
-    from .errors import InpaintzooError
-    from .spec import TrainSpec, validate
-    from .train.loop import RunOptions, Trainer, TrainingError
-    from .zoo import resolve_spec
+    from .. import plugins
+    from ..errors import InpaintzooError
+    from ..spec import TrainSpec, validate
+    from ..train.loop import RunOptions, Trainer, TrainingError
+    from ..zoo import resolve_spec
 
     reg = plugins.registry()
     plugins.warn_failures()
@@ -76,4 +76,4 @@ def cmd_train(a: argparse.Namespace) -> int:
     return 0
 
 
-EXTRA_COMMANDS: dict = {"train": (_add_train, cmd_train)}
+COMMANDS = {"train": (_add_train, cmd_train)}

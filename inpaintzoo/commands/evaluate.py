@@ -1,0 +1,68 @@
+"""`inpaintzoo eval`: a model on a data set with a fixed mask set; a rich table plus JSON."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def _add(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="evaluate a model with a fixed, seeded mask set (table + JSON)")
+    p.add_argument("model")
+    p.add_argument("--data", help="data root (default: the model's [data.dataset] root)")
+    p.add_argument("--split", default="test", choices=["train", "val", "test", "all"])
+    p.add_argument("--masks", default="center", help="a preset (center, boxes, thin, medium, thick, freeform) or a folder")
+    p.add_argument("--n", type=int, default=256, help="number of images")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--json", dest="json_out", help="write the report here as well")
+
+
+def cmd_eval(a: argparse.Namespace) -> int:
+    import torch
+    from rich.console import Console
+    from rich.table import Table
+
+    from .. import plugins
+    from ..artifact import versions_for
+    from ..errors import InputError
+    from ..evaluation import evaluate_model, masks_from_folder
+    from ..loader import load
+    from ..train.data import build_dataset
+    from .masks import mask_generator
+
+    model = load(a.model)
+    spec = model.spec
+    ds = build_dataset(spec, plugins.registry(), a.split, a.data)
+    n = min(a.n, len(ds))
+    if n < a.n:
+        Console(stderr=True).print(f"note: the {a.split} split has {len(ds)} images; evaluating all of them")
+    h, w = spec.model.image_size
+    if Path(a.masks).is_dir():
+        masks = masks_from_folder(Path(a.masks), n, h, w)
+    elif Path(a.masks).exists():
+        raise InputError(f"--masks {a.masks}: expected a preset name or a folder of masks")
+    else:
+        masks = mask_generator(a.masks)(n, h, w, torch.Generator().manual_seed(a.seed))
+    report = evaluate_model(model, ds, masks, a.batch_size)
+    report.update({"model": str(a.model), "data": {"dataset": spec.data["dataset"].type, "root": a.data, "split": a.split},
+                   "masks": {"source": a.masks, "seed": a.seed}, "versions": versions_for(model)})
+    t = Table(title=f"{spec.model.name} on {report['data']['dataset']} ({a.split}, {n} images, masks {a.masks})")
+    keys = ["l1", "l1_hole", "psnr", "psnr_hole", "ssim", "ssim_hole"]
+    t.add_column("hole area")
+    t.add_column("n", justify="right")
+    for k in keys:
+        t.add_column(k, justify="right")
+    t.add_row("all", str(n), *[f"{report['metrics'][k]:.4f}" for k in keys])
+    for b in report["buckets"]:
+        t.add_row(b["area"], str(b["n"]), *[f"{b[k]:.4f}" for k in keys])
+    Console().print(t)
+    text = json.dumps(report, indent=2)
+    if a.json_out:
+        Path(a.json_out).write_text(text + "\n")
+    else:
+        print(text)
+    return 0
+
+
+COMMANDS = {"eval": (_add, cmd_eval)}
