@@ -20,8 +20,8 @@ def _make(ref: ComponentRef, registry: Registry, where: str) -> Any:
     entry = registry.get(ref.type, ref.kind)
     try:
         return entry.factory(ref.config)
-    except InpaintzooError:
-        raise
+    except InpaintzooError as exc:
+        raise type(exc)(f"{where} ('{ref.type}'): {exc}") from None
     except Exception as exc:
         raise BuildError(f"{where} ('{ref.type}'): could not be built: {_short(exc)}") from exc
 
@@ -58,7 +58,7 @@ def check_model(model: InpaintModel, batch_size: int = 2) -> None:
             x = model.network_input(image, mask)
             feats = _stage(lambda: model.encoder(x, mask), f"encoder '{spec.encoder.type}'",
                            f"the contract's {batch_size}×{spec.model.channels}×{spec.model.image_size[0]}×{spec.model.image_size[1]} image")
-            latent = _stage(lambda: model.prior(feats, labels), f"prior '{spec.prior.type}'",
+            latent = _stage(lambda: model.prior(feats, labels, mask), f"prior '{spec.prior.type}'",
                             f"encoder '{spec.encoder.type}' (features {_shapes(feats)})")
             raw = _stage(lambda: model.decoder(latent.h, latent.skips), f"decoder '{spec.decoder.type}'",
                          f"prior '{spec.prior.type}' (h {_shapes([latent.h])}, skips {_shapes(latent.skips or [])})")
@@ -123,7 +123,7 @@ def summary_tree(model: InpaintModel) -> Any:
                 node.add(f"{child_name}: {type(child).__name__}  {n:,}")
     losses = root.add("losses")
     for name, loss in model.losses.items():
-        n = count_parameters(loss)
-        extra = f"  {n:,} (frozen)" if n else ""
+        n, trainable = count_parameters(loss), count_parameters(loss, trainable_only=True)
+        extra = f"  {n:,}" + (" (frozen)" if n and not trainable else "") if n else ""
         losses.add(f"{name}: [cyan]{spec.losses[name].type}[/cyan] × {spec.losses[name].weight:g}{extra}")
     return root

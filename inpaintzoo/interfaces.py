@@ -84,7 +84,11 @@ class LatentOutput:
 
 
 class LatentPrior(Component):
-    """The latent stage between encoder and decoder: posterior, prior and KL, or a deterministic bottleneck."""
+    """The latent stage between encoder and decoder: posterior, prior and KL, or a deterministic bottleneck.
+
+    `forward(features, labels, mask)`: labels are per-sample concept labels (if the prior uses them), mask
+    the N×1×H×W hole mask at image size (for priors that condition on it, e.g. partial convolutions).
+    """
 
     supports_interventions: ClassVar[bool] = False
 
@@ -93,11 +97,11 @@ class LatentPrior(Component):
         """Length of the per-sample label vector this prior conditions on (0: none)."""
         return 0
 
-    def forward(self, features: list[Tensor], labels: Tensor | None = None) -> LatentOutput:  # pragma: no cover
+    def forward(self, features: list[Tensor], labels: Tensor | None = None, mask: Tensor | None = None) -> LatentOutput:  # pragma: no cover
         raise NotImplementedError
 
     def intervene(
-        self, features: list[Tensor], values: dict[str, float], labels: Tensor | None = None
+        self, features: list[Tensor], values: dict[str, float], labels: Tensor | None = None, mask: Tensor | None = None
     ) -> LatentOutput:
         raise NotImplementedError(f"{type(self).__name__} has no named concepts to intervene on")
 

@@ -62,9 +62,9 @@ class InpaintModel(nn.Module):
         x = self.network_input(image01, mask)
         features = self.encoder(x, mask)
         if intervention:
-            latent = self.prior.intervene(features, intervention, labels)
+            latent = self.prior.intervene(features, intervention, labels, mask)
         else:
-            latent = self.prior(features, labels)
+            latent = self.prior(features, labels, mask)
         raw = self.decoder(latent.h, latent.skips)
         return raw, self.decoder.to_image(raw), latent, features
 

@@ -76,6 +76,7 @@ class OptimizerSpec(Strict):
 class ScheduleSpec(Strict):
     name: Literal["constant", "cosine", "linear"] = "constant"
     warmup_fraction: float = Field(0.0, ge=0, le=1, description="linear LR warm-up over this fraction of steps")
+    hold_fraction: float = Field(0.0, ge=0, le=1, description="constant LR for this fraction before the decay (MEDFE: 20 of 120 epochs)")
     min_lr: float = Field(0.0, ge=0)
 
 

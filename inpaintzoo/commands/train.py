@@ -21,6 +21,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--amp", action="store_true", help="mixed precision: bfloat16 on CPU, float16 + grad scaler on CUDA")
     p.add_argument("--stop-after", type=int, metavar="N", help="stop with a checkpoint after N steps of this invocation")
+    p.add_argument("--max-minutes", type=float, help="finish at the first epoch end past this wall time")
     p.add_argument("--quiet", action="store_true", help="no progress bar; one line per epoch")
 
 
@@ -66,7 +67,7 @@ def cmd_train(a: argparse.Namespace) -> int:
         dist.init_process_group("nccl" if a.device == "cuda" else "gloo")
     try:
         opts = RunOptions(out=out, data=a.data, resume=bool(a.resume), device=a.device, quiet=a.quiet,
-                          stop_after=a.stop_after, overrides=overrides)
+                          stop_after=a.stop_after, max_minutes=a.max_minutes, overrides=overrides)
         run = Trainer(spec, opts).fit()
     finally:
         if dist.is_initialized():

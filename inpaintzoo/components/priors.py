@@ -17,7 +17,7 @@ class IdentityPrior(LatentPrior):
 
     Config = IdentityConfig
 
-    def forward(self, features: list[Tensor], labels: Tensor | None = None) -> LatentOutput:
+    def forward(self, features: list[Tensor], labels: Tensor | None = None, mask: Tensor | None = None) -> LatentOutput:
         return LatentOutput(h=features[-1], skips=list(features))
 
     def example_inputs(self, batch_size: int = 2) -> tuple:
@@ -39,7 +39,7 @@ class GaussianPrior(LatentPrior):
         self.to_params = nn.Conv2d(cfg.channels, 2 * cfg.latent_channels, 1)
         self.from_latent = nn.Conv2d(cfg.latent_channels, cfg.channels, 1)
 
-    def forward(self, features: list[Tensor], labels: Tensor | None = None) -> LatentOutput:
+    def forward(self, features: list[Tensor], labels: Tensor | None = None, mask: Tensor | None = None) -> LatentOutput:
         mu, log_sigma = self.to_params(features[-1]).chunk(2, dim=1)
         log_sigma = log_sigma.clamp(-10, 5)
         z = mu + torch.randn_like(mu) * log_sigma.exp() if self.training else mu

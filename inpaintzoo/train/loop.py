@@ -43,6 +43,7 @@ class RunOptions:
     device: str = "cpu"
     quiet: bool = False
     stop_after: int | None = None  # stop (with a checkpoint) after this many steps of this invocation
+    max_minutes: float | None = None  # finish (evaluate, write final/) at the first epoch end past this wall time
     overrides: dict[str, Any] = field(default_factory=dict)
 
 
@@ -64,7 +65,10 @@ def make_schedule(opt: torch.optim.Optimizer, t: TrainSpec, total: int) -> torch
     def factor(step: int) -> float:
         if warm and step < warm:
             return (step + 1) / warm
-        p = (step - warm) / max(1, total - warm)
+        hold = max(warm, int(t.schedule.hold_fraction * total))
+        if step < hold:
+            return 1.0
+        p = (step - hold) / max(1, total - hold)
         if t.schedule.name == "cosine":
             return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(p, 1.0)))
         if t.schedule.name == "linear":
@@ -128,6 +132,8 @@ class Trainer:
         self.step = 0
         self.epoch = 0
         self.best: float | None = None
+        self.elapsed = 0.0  # training wall time so far, across resumes
+        self.out_of_time = False
         self.run = opts.out
 
     # -- state ---------------------------------------------------------------------------------
@@ -141,6 +147,7 @@ class Trainer:
             "step": self.step,
             "epoch": self.epoch,
             "best": self.best,
+            "elapsed": self.elapsed_now(),
         }
         if torch.cuda.is_available():
             s["rng"]["cuda"] = torch.cuda.get_rng_state_all()
@@ -173,6 +180,7 @@ class Trainer:
         for name, st in s.get("components", {}).items():
             modules[name].load_train_state(st)
         self.step, self.epoch, self.best = int(s["step"]), int(s["epoch"]), s["best"]
+        self.elapsed = float(s.get("elapsed", 0.0))
 
     def save(self, tag: str | None = None) -> Path | None:
         if self.rank != 0:
@@ -281,11 +289,12 @@ class Trainer:
             write_json(self.run / "spec.json", self.spec.to_dict())
             write_json(self.run / "overrides.json", self.opts.overrides)
         start = self.step
+        self.t_start = time.perf_counter()
         progress = Progress(self.total, self.t.batch_size, quiet=self.opts.quiet, silent=self.rank != 0)
         stopped = False
         try:
             with progress:
-                while self.step < self.total:
+                while self.step < self.total and not self.out_of_time:
                     skip = self.step - self.epoch * self.steps_per_epoch
                     for batch in self.batches(self.epoch, skip):
                         logs = self.train_step(batch)
@@ -310,15 +319,20 @@ class Trainer:
         self.finish()
         return self.run
 
+    def elapsed_now(self) -> float:
+        return self.elapsed + (time.perf_counter() - self.t_start if hasattr(self, "t_start") else 0.0)
+
     def end_epoch(self, progress: Any) -> None:
         self.epoch += 1
-        last = self.step >= self.total
+        if self.opts.max_minutes and self.elapsed_now() >= 60 * self.opts.max_minutes:
+            self.out_of_time = True
+        last = self.step >= self.total or self.out_of_time
         metrics: dict[str, float] = {}
         if self.epoch % self.t.eval_every == 0 or last:
             metrics = self.evaluate()
             if self.rank == 0:
                 with open(self.run / "metrics.jsonl", "a", encoding="utf-8") as f:
-                    f.write(json.dumps({"step": self.step, "epoch": self.epoch, **progress.means(), **{f"val/{k}": v for k, v in metrics.items()}}) + "\n")
+                    f.write(json.dumps({"step": self.step, "epoch": self.epoch, "elapsed_s": round(self.elapsed_now(), 2), **progress.means(), **{f"val/{k}": v for k, v in metrics.items()}}) + "\n")
             value = metrics.get(self.t.best_metric)
             better = value is not None and (self.best is None or (value > self.best if self.t.best_mode == "max" else value < self.best))
             if better:

@@ -130,7 +130,7 @@ class CausalLayer(LatentPrior):
         x = x.reshape(x.shape[0], -1)
         return x.view(x.shape[0], *self.cfg.out_shape) if self.cfg.out_shape else x
 
-    def forward(self, features: list[Tensor], labels: Tensor | None = None) -> LatentOutput:
+    def forward(self, features: list[Tensor], labels: Tensor | None = None, mask: Tensor | None = None) -> LatentOutput:
         eps = self._encode(features)
         z = causal_solve(self.A, eps)
         fz = self._mask_layer(z, eps)
@@ -142,7 +142,8 @@ class CausalLayer(LatentPrior):
             extras["label_pred"] = self.label_mix((labels @ self.A).unsqueeze(-1)).squeeze(-1)  # g(Aᵀu)
         return LatentOutput(h=self._decoder_input(fz), skips=None, kl=kl, extras=extras)
 
-    def intervene(self, features: list[Tensor], values: dict[str, float], labels: Tensor | None = None) -> LatentOutput:
+    def intervene(self, features: list[Tensor], values: dict[str, float], labels: Tensor | None = None,
+                  mask: Tensor | None = None) -> LatentOutput:
         """do(concept = value), value in label units; descendants follow through A, others stay as they were.
 
         The concept's latent is set to λ(value)·1; descendants are recomputed from the linear SCM

@@ -159,7 +159,7 @@ class HierarchicalPrior(LatentPrior):
             return q.mu + self.cfg.temperature * q.sigma * torch.randn_like(q.mu)
         return q.mu
 
-    def forward(self, features: list[Tensor], labels: Tensor | None = None) -> LatentOutput:
+    def forward(self, features: list[Tensor], labels: Tensor | None = None, mask: Tensor | None = None) -> LatentOutput:
         feats = list(reversed(features))  # top first
         b = feats[0].shape[0]
         s = self.prior_ftr0.unsqueeze(0).expand(b, -1, -1, -1)

@@ -1,0 +1,50 @@
+"""Shared helpers for the benchmark scripts: machine description and result writing (JSON + Markdown)."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+
+import torch
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def machine() -> dict:
+    import inpaintzoo
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "inpaintzoo": inpaintzoo.__version__,
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+
+
+def write(name: str, rows: list[dict], columns: list[str], notes: str = "", extra: dict | None = None) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    info = {"machine": machine(), "rows": rows, **(extra or {})}
+    (RESULTS / f"{name}.json").write_text(json.dumps(info, indent=2) + "\n")
+    lines = [f"# {name}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for r in rows:
+        lines.append("| " + " | ".join(_fmt(r.get(c)) for c in columns) + " |")
+    m = info["machine"]
+    lines += ["", f"Machine: {m['cpu']}, {m['cores']} cores, {m['threads']} torch threads, CUDA {m['cuda']}; "
+              f"torch {m['torch']}, Python {m['python']}, inpaintzoo {m['inpaintzoo']}."]
+    if notes:
+        lines += ["", notes]
+    path = RESULTS / f"{name}.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
+    return str(v)

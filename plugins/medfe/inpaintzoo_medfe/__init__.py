@@ -1,0 +1,1 @@
+"""MEDFE for inpaintzoo: "Rethinking Image Inpainting via a Mutual Encoder-Decoder with Feature Equalizations" (arXiv 2007.06929)."""
