@@ -17,6 +17,7 @@ def register_components(register):
     register("loss", "core.l1", L1)
     register("loss", "core.l2", L2)
     register("loss", "core.kl", KL)
+    register("masks", "core.none", masks.NoMask)
     register("masks", "core.center", masks.CenterMask)
     register("masks", "core.boxes", masks.BoxesMask)
     register("masks", "core.lama", masks.LamaMask)

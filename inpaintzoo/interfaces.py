@@ -175,6 +175,7 @@ class MaskGenerator:
     """
 
     Config: ClassVar[type[ComponentConfig]] = ComponentConfig
+    draws_holes: ClassVar[bool] = True
 
     def __init__(self, cfg: ComponentConfig):
         self.cfg = cfg

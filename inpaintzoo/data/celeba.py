@@ -30,6 +30,7 @@ class CelebAConfig(ComponentConfig):
     image_size: tuple[int, int] = (64, 64)
     attributes: list[str] = Field([], description="attribute names returned as labels in {0, 1}, e.g. Smiling")
     flip: bool = Field(False, description="random horizontal flip (training augmentation)")
+    load_size: int | None = Field(None, ge=1, description="pix2pix augmentation: resize to load_size² then random-crop image_size (e.g. 286 → 256)")
     limit: int | None = Field(None, ge=1, description="use only the first N files of the split (sorted)")
 
 
@@ -93,7 +94,13 @@ class CelebA(ImageDataset):
                 s = min(im.size)
                 left, top = (im.width - s) // 2, (im.height - s) // 2
                 im = im.crop((left, top, left + s, top + s))
-            im = im.resize((w, h), Image.BILINEAR)
+            if self.cfg.load_size:
+                ls = self.cfg.load_size
+                im = im.resize((ls, ls), Image.BICUBIC)
+                top, left = int(torch.randint(0, ls - h + 1, ())), int(torch.randint(0, ls - w + 1, ()))
+                im = im.crop((left, top, left + w, top + h))
+            else:
+                im = im.resize((w, h), Image.BILINEAR)
             arr = np.asarray(im, dtype=np.uint8)
         img = torch.from_numpy(arr.copy()).permute(2, 0, 1).float() / 255.0
         if self.cfg.flip and torch.rand(()) < 0.5:

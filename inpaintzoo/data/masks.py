@@ -43,6 +43,20 @@ def draw_box(canvas: Tensor, g: torch.Generator, lo: int, hi: int) -> None:
     canvas[y : y + bh, x : x + bw] = 1.0
 
 
+class NoneConfig(ComponentConfig):
+    pass
+
+
+class NoMask(MaskGenerator):
+    """No hole at all: for auto-encoder pre-training through the ordinary training loop."""
+
+    Config = NoneConfig
+    draws_holes = False
+
+    def __call__(self, n: int, height: int, width: int, generator: torch.Generator) -> Tensor:
+        return torch.zeros(n, 1, height, width)
+
+
 class CenterConfig(ComponentConfig):
     size: float = Field(0.5, gt=0, description="side of the square hole: a fraction of the image (≤ 1) or pixels (> 1)")
 

@@ -72,7 +72,7 @@ class EqualizerConfig(ComponentConfig):
     se_reduction: int = Field(16, ge=1)
     share_filling: bool = Field(True, description="the release shares one set of filling stacks between both branches")
     faithful_scramble: bool = Field(False, description="reproduce the release's missing permute (positions and channels scrambled)")
-    cae_heads: bool = Field(False, description="MEDFE-CAE: branch outputs also pass a 768→256 conv + IN + Tanh head")
+    cae_heads: bool = Field(False, description="MEDFE-CAE: branch outputs come from a 768→256 conv + IN + Tanh head (values in (−1, 1))")
 
 
 class Equalizer(LatentPrior):
@@ -106,10 +106,11 @@ class Equalizer(LatentPrior):
         self.to_e6 = nn.Sequential(cna(fused, e[5], 4, 2), cna(e[5], e[5], 4, 2), cna(e[5], e[5], 4, 2, act=False))
         self._gauss: dict[tuple, Tensor] = {}
 
-    def _fill(self, x: Tensor, valid: Tensor, branch: int) -> tuple[Tensor, Tensor]:
+    def _fill(self, x: Tensor, valid: Tensor, branch: int) -> Tensor:
         stacks = self.fill[0 if self.cfg.share_filling else branch]
         cat = torch.cat([s(x, valid) for s in stacks], dim=1)
-        return self.down(cat), cat
+        # MEDFE-CAE: the branch outputs come from a 768→256 conv + IN + Tanh instead of the shared `down`
+        return self.cae_head(cat) if self.cfg.cae_heads else self.down(cat)
 
     def spatial(self, f: Tensor) -> Tensor:
         n, c, h, w = f.shape
@@ -133,8 +134,8 @@ class Equalizer(LatentPrior):
             valid = torch.ones_like(de[:, :1])
         else:
             valid = 1.0 - F.adaptive_max_pool2d(mask, size)  # any hole pixel makes a cell a hole
-        de_fi, de_cat = self._fill(de, valid, 0)
-        st_fi, st_cat = self._fill(st, valid, 1)
+        de_fi = self._fill(de, valid, 0)
+        st_fi = self._fill(st, valid, 1)
         fused = self.fuse(torch.cat([st_fi, de_fi], dim=1))
         f = fused * self.se(fused)
         f = self.spatial(f)
@@ -142,8 +143,6 @@ class Equalizer(LatentPrior):
         skips = [e1 + self.to_e1(up(f, e1)), e2 + self.to_e2(up(f, e2)), e3 + self.to_e3(f),
                  e4 + self.to_e4(f), e5 + self.to_e5(f), e6 + self.to_e6(f)]
         extras = {"x_DE_fi": de_fi, "x_ST_fi": st_fi}
-        if self.cfg.cae_heads:
-            extras["cae_texture"], extras["cae_structure"] = self.cae_head(de_cat), self.cae_head(st_cat)
         return LatentOutput(h=skips[-1], skips=skips, extras=extras)
 
     def example_inputs(self, batch_size: int = 2) -> tuple:
