@@ -1,0 +1,35 @@
+"""`inpaintzoo push`: a model folder to a Hugging Face Hub repo in one commit, with a model card."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def _add(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("push", help="upload a model folder (weights, config, model card) in one commit")
+    p.add_argument("model_dir")
+    p.add_argument("repo_id", metavar="ORG/NAME")
+    p.add_argument("--private", action="store_true")
+    p.add_argument("--branch", help="commit to this branch (created if missing)")
+    p.add_argument("--message", help="commit message")
+    p.add_argument("--eval", action="append", default=[], metavar="REPORT.json", help="`inpaintzoo eval --json` reports for the card")
+    p.add_argument("--token", help="hub token (default: HF_TOKEN or the cached login); never printed")
+
+
+def cmd_push(a: argparse.Namespace) -> int:
+    from ..errors import InpaintzooError
+    from ..hub import push
+
+    reports = []
+    for path in a.eval:
+        try:
+            reports.append(json.loads(Path(path).read_text()))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InpaintzooError(f"--eval {path}: not a readable JSON report ({type(exc).__name__})") from None
+    oid = push(a.model_dir, a.repo_id, a.private, a.branch, a.message, a.token, reports)
+    print(f"pushed {a.model_dir} to {a.repo_id} at revision {oid}; load it with load(\"hf-hub:{a.repo_id}@{oid}\")")
+    return 0
+
+
+COMMANDS = {"push": (_add, cmd_push)}

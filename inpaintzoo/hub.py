@@ -1,0 +1,135 @@
+"""Publishing to a Hugging Face Hub: one atomic commit of weights, config and a model card.
+
+Goes through huggingface_hub, so HF_ENDPOINT, HF_TOKEN, HF_HOME and HF_HUB_DISABLE_XET apply as usual.
+The token is passed to the client and never printed, logged or written into the card.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .artifact import CONFIG, WEIGHTS, read_config
+from .errors import InpaintzooError, LoadError
+
+
+def eval_results(reports: list[dict[str, Any]]) -> list:
+    """EvalResult entries from `inpaintzoo eval --json` reports: metric, value, data, mask preset, count, source."""
+    from huggingface_hub import EvalResult
+
+    out = []
+    for rep in reports:
+        data = rep.get("data", {})
+        masks = rep.get("masks", {})
+        for metric, value in rep.get("metrics", {}).items():
+            base = metric.removesuffix("_hole")
+            out.append(EvalResult(
+                task_type="image-inpainting", task_name="Image inpainting",
+                dataset_type=str(data.get("dataset", "unknown")), dataset_name=str(data.get("dataset", "unknown")),
+                dataset_split=data.get("split"),
+                dataset_args={"mask_preset": str(masks.get("source")), "mask_seed": masks.get("seed"),
+                              "images": rep.get("n"), "mask_checksum": rep.get("mask_checksum")},
+                metric_type=metric, metric_name=metric, metric_value=round(float(value), 5),
+                metric_config=rep.get("sources", {}).get(base, "inpaintzoo.metrics"),
+            ))
+    return out
+
+
+CARD = """---
+{card_data}
+---
+
+# {name}
+
+{description}
+
+An [inpaintzoo](https://pypi.org/project/inpaintzoo/) model. Load it with the right preprocessing applied for you:
+
+```python
+from inpaintzoo import load
+model = load("hf-hub:{repo_id}")
+result = model.inpaint(image, mask)   # mask: 1 / white = hole; known pixels come back unchanged
+```
+
+## Usage contract
+
+| field | value |
+|---|---|
+{contract_rows}
+
+## Architecture
+
+{architecture}
+
+## Training
+
+{training}
+
+## Evaluation
+
+{evaluation}
+
+Papers: {papers}
+"""
+
+
+def build_card(folder: Path, repo_id: str, reports: list[dict[str, Any]], license: str | None = None) -> str:
+    from huggingface_hub import ModelCardData
+
+    cfg = read_config(folder)
+    spec, contract = cfg["spec"], cfg["contract"]
+    data = spec.get("data", {}).get("dataset", {}).get("type")
+    papers = spec["model"].get("paper") or "—"
+    arxiv = [p.strip() for p in papers.replace(";", ",").split(",") if p.strip().startswith("arXiv:")]
+    card_data = ModelCardData(
+        library_name="inpaintzoo", license=license or "apache-2.0", model_name=spec["model"]["name"],
+        tags=["inpaintzoo", "image-inpainting", *sorted({spec[k]["type"].split(".")[0] for k in ("encoder", "prior", "decoder")})]
+        + [f"arxiv:{a.removeprefix('arXiv:')}" for a in arxiv],
+        datasets=[data] if data else None, eval_results=eval_results(reports) or None,
+    )
+    rows = "\n".join(f"| {k} | `{json.dumps(v)}` |" for k, v in contract.items())
+    arch = "\n".join(f"- {k}: `{spec[k]['type']}`" for k in ("encoder", "prior", "decoder", "discriminator") if k in spec)
+    losses = ", ".join(f"{n} (`{loss['type']}` × {loss['weight']:g})" for n, loss in spec["losses"].items())
+    arch += f"\n- losses: {losses}"
+    arch += f"\n- parameters: {cfg.get('parameters', 0):,}; versions: {', '.join(f'{k} {v}' for k, v in cfg.get('versions', {}).items())}"
+    tr = cfg.get("training")
+    training = (f"`inpaintzoo train {spec['model']['name']}` with overrides `{json.dumps(tr.get('overrides', {}))}`: "
+                f"{tr.get('steps')} steps, {tr.get('epochs')} epochs, EMA {tr.get('ema')}.") if tr else "Not trained (built from its spec)."
+    if reports:
+        ev = "\n".join(f"- {r.get('data', {}).get('dataset')} ({r.get('data', {}).get('split')}), masks `{r.get('masks', {}).get('source')}` "
+                       f"seed {r.get('masks', {}).get('seed')}, {r.get('n')} images: "
+                       + ", ".join(f"{k} {v:.4g}" for k, v in r.get("metrics", {}).items()) for r in reports)
+    else:
+        ev = "No evaluation attached."
+    return CARD.format(card_data=card_data.to_yaml(), name=spec["model"]["name"], description=spec["model"].get("description", ""),
+                       repo_id=repo_id, contract_rows=rows, architecture=arch, training=training, evaluation=ev, papers=papers)
+
+
+def push(folder: str | Path, repo_id: str, private: bool = False, branch: str | None = None, message: str | None = None,
+         token: str | None = None, reports: list[dict[str, Any]] | None = None) -> str:
+    """Create the repo if needed and upload model.safetensors, config.json and README.md in one commit."""
+    from huggingface_hub import CommitOperationAdd, HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    folder = Path(folder)
+    read_config(folder)
+    if not (folder / WEIGHTS).is_file():
+        raise LoadError(f"{folder}: no {WEIGHTS} to push")
+    if repo_id.count("/") != 1:
+        raise InpaintzooError(f"{repo_id}: expected ORG/NAME")
+    card = build_card(folder, repo_id, reports or [])
+    api = HfApi(token=token)
+    try:
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        if branch:
+            api.create_branch(repo_id, branch=branch, exist_ok=True)
+        info = api.create_commit(
+            repo_id,
+            operations=[CommitOperationAdd(WEIGHTS, str(folder / WEIGHTS)), CommitOperationAdd(CONFIG, str(folder / CONFIG)),
+                        CommitOperationAdd("README.md", card.encode())],
+            commit_message=message or f"Upload {read_config(folder)['architecture']} with inpaintzoo",
+            revision=branch,
+        )
+    except HfHubHTTPError as exc:
+        raise InpaintzooError(f"push {repo_id}: the hub refused ({str(exc).splitlines()[0]})") from None
+    return info.oid
