@@ -73,13 +73,17 @@ class DiscMixLogistic:
         return torch.logsumexp(log_probs, dim=1)
 
     def mean(self) -> Tensor:
-        """The exact expectation (before discretisation) under the per-component channel coupling."""
+        """The mixture's mean image: each component's location under the channel coupling, clipped to
+        [−1, 1] as the discretisation assigns the mass beyond the edges to the edges, then mixed by π.
+
+        Clipping per component matters: the likelihood lets a component that models saturated pixels put
+        its location far outside [−1, 1], which would otherwise drag the mixed mean."""
         pi = F.softmax(self.logit_probs, dim=1)
         m, c = self.means, self.coeffs
-        r = m[:, 0]
-        g = m[:, 1] + c[:, 0] * r
-        b = m[:, 2] + c[:, 1] * r + c[:, 2] * g
-        return torch.stack([(pi * r).sum(1), (pi * g).sum(1), (pi * b).sum(1)], dim=1).clamp(-1, 1)
+        r = m[:, 0].clamp(-1, 1)
+        g = (m[:, 1] + c[:, 0] * r).clamp(-1, 1)
+        b = (m[:, 2] + c[:, 1] * r + c[:, 2] * g).clamp(-1, 1)
+        return torch.stack([(pi * r).sum(1), (pi * g).sum(1), (pi * b).sum(1)], dim=1)
 
     def sample(self, t: float = 1.0) -> Tensor:
         gumbel = -torch.log(-torch.log(torch.rand_like(self.logit_probs).clamp(1e-5, 1 - 1e-5)))
