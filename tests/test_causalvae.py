@@ -134,3 +134,24 @@ def test_model_intervene_api_and_errors():
     assert out.shape == img.shape
     with pytest.raises(InputError, match="did you mean 'pendulum'"):
         model.intervene(img, {"pendulm": 1.0})
+
+
+def test_concept_faces_scm_and_renderer():
+    from inpaintzoo_causalvae.faces import ConceptFaces, Face, TRUE_EDGES as FACE_EDGES
+
+    ds = ConceptFaces(ConceptFaces.Config(size=10))
+    assert torch.equal(ds[3]["image"], ConceptFaces(ConceptFaces.Config(size=10))[3]["image"])  # deterministic
+    assert ds[0]["image"].shape == (3, 64, 64) and ds[0]["labels"].shape == (4,)
+    f = ds.face(2)
+    up = f.intervene({"smile": 1.0})
+    assert up.smile == 1.0 and up.mouth_open != f.mouth_open and up.eyes_open != f.eyes_open and up.gender == f.gender
+    mo = f.intervene({"mouth_open": 1.0})
+    assert (mo.smile, mo.eyes_open, mo.gender) == (f.smile, f.eyes_open, f.gender)
+    # labels follow the documented SCM from the stored noise
+    u = f.u
+    g = 1.0 if u[0] < 0.5 else 0.0
+    s = min(1, max(0, u[1] + 0.2 * (1 - g) - 0.1))
+    assert f.labels() == pytest.approx([g, s, min(1, max(0, 1 - 0.65 * s + 0.3 * (u[3] - 0.5))), min(1, max(0, 0.75 * s + 0.35 * (u[2] - 0.2)))])
+    assert ("smile", "mouth_open") in FACE_EDGES and ("mouth_open", "smile") not in FACE_EDGES
+    assert not torch.equal(ds.counterfactual(2, {"smile": 1.0}), ds[2]["image"])
+    assert isinstance(Face.from_noise(f.u), Face)

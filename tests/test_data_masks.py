@@ -58,6 +58,8 @@ def test_celeba_fixture_attributes_and_crops(tmp_path):
     assert torch.equal(ds[0]["labels"], torch.tensor([0.0, 1.0])) and torch.equal(ds[1]["labels"], torch.tensor([1.0, 0.0]))
     img = ds[0]["image"]
     assert img.shape == (3, 32, 32) and float(img[1].mean()) > 0.7  # the NVAE box is all green
+    neg = CelebA(CelebA.Config(root=str(tmp_path), split="train", attributes=["!Smiling"], image_size=(16, 16)))
+    assert torch.equal(neg[0]["labels"], torch.tensor([1.0]))
     squash = CelebA(CelebA.Config(root=str(tmp_path), split="train", crop="squash", image_size=(32, 32)))[0]["image"]
     assert float(squash[1].mean()) < 0.7  # squash keeps the black border
     assert len(CelebA(CelebA.Config(root=str(tmp_path), split="val"))) == 1

@@ -28,7 +28,7 @@ class CelebAConfig(ComponentConfig):
     split: Literal["train", "val", "test", "all"] = "train"
     crop: Literal["nvae", "center", "squash"] = "nvae"
     image_size: tuple[int, int] = (64, 64)
-    attributes: list[str] = Field([], description="attribute names returned as labels in {0, 1}, e.g. Smiling")
+    attributes: list[str] = Field([], description="attribute names returned as labels in {0, 1}, e.g. Smiling; '!Narrow_Eyes' negates")
     flip: bool = Field(False, description="random horizontal flip (training augmentation)")
     load_size: int | None = Field(None, ge=1, description="pix2pix augmentation: resize to load_size² then random-crop image_size (e.g. 286 → 256)")
     limit: int | None = Field(None, ge=1, description="use only the first N files of the split (sorted)")
@@ -65,16 +65,19 @@ class CelebA(ImageDataset):
                 raise InputError(f"celeba root '{root}': attributes asked for but list_attr_celeba.txt is missing")
             lines = attr.read_text().split("\n")
             names = lines[1].split()
-            missing = [a for a in cfg.attributes if a not in names]
+            wanted = [a.removeprefix("!") for a in cfg.attributes]
+            missing = [a for a in wanted if a not in names]
             if missing:
                 from ..errors import did_you_mean
 
                 raise InputError(f"celeba attributes: unknown {missing[0]!r}{did_you_mean(missing[0], names)}")
-            cols = [names.index(a) for a in cfg.attributes]
+            cols = [names.index(a) for a in wanted]
+            negate = np.array([a.startswith("!") for a in cfg.attributes])
             for line in lines[2:]:
                 bits = line.split()
                 if len(bits) == len(names) + 1:
-                    self.labels[bits[0]] = np.array([(int(bits[1 + c]) + 1) // 2 for c in cols], np.float32)
+                    v = np.array([(int(bits[1 + c]) + 1) // 2 for c in cols], np.float32)
+                    self.labels[bits[0]] = np.where(negate, 1 - v, v).astype(np.float32)
         if not self.files:
             raise InputError(f"celeba root '{root}': the '{cfg.split}' split is empty")
 

@@ -4,6 +4,7 @@ from inpaintzoo.hookspecs import hookimpl
 from .causal_layer import CausalLayer
 from .losses import BernoulliNLL, CausalKL, DagPenalty, LabelLoss
 from .mlp import MLPEncoder, PerConceptMLPDecoder
+from .faces import ConceptFaces
 from .pendulum import Pendulum
 
 
@@ -17,3 +18,4 @@ def register_components(register):
     register("loss", "causalvae.dag", DagPenalty)
     register("loss", "causalvae.bernoulli", BernoulliNLL)
     register("dataset", "causalvae.pendulum", Pendulum)
+    register("dataset", "causalvae.concept_faces", ConceptFaces)

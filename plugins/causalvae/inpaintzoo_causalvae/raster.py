@@ -34,6 +34,13 @@ class Canvas:
     def circle(self, cx: float, cy: float, r: float, colour) -> None:
         self.fill((self.x - cx) ** 2 + (self.y - cy) ** 2 <= r * r, colour)
 
+    def ellipse(self, cx: float, cy: float, rx: float, ry: float, colour) -> None:
+        self.fill(((self.x - cx) / rx) ** 2 + ((self.y - cy) / ry) ** 2 <= 1.0, colour)
+
+    def polyline(self, points: list[tuple[float, float]], width_px: float, colour) -> None:
+        for (xa, ya), (xb, yb) in zip(points[:-1], points[1:]):
+            self.line(xa, ya, xb, yb, width_px, colour)
+
     def rect(self, x0: float, x1: float, y0: float, y1: float, colour) -> None:
         self.fill((self.x >= x0) & (self.x <= x1) & (self.y >= y0) & (self.y <= y1), colour)
 
