@@ -132,41 +132,29 @@ def make_handler(store: Store):
             path = unquote(urlparse(self.path).path)
             store.requests.append(f"{'HEAD' if head else 'GET'} {path}")
             parts = path.split("/")
-            if len(parts) >= 7 and parts[1] == "api" and parts[2] == "models" and parts[5] == "tree":
-                repo_id, rev = f"{parts[3]}/{parts[4]}", "/".join(parts[6:])
-                r = self.repo(repo_id)
-                if r is None:
-                    return self.not_found()
-                sha = self.resolve(r, rev)
-                if sha is None:
-                    return self.not_found("RevisionNotFound")
+            api = len(parts) >= 7 and parts[1] == "api" and parts[2] == "models" and parts[5] in ("tree", "revision")
+            resolve = len(parts) >= 6 and parts[3] == "resolve"  # /{org}/{name}/resolve/{rev}/{file}
+            if not (api or resolve):
+                return self.not_found("EntryNotFound")
+            repo_id, rev = (f"{parts[3]}/{parts[4]}", "/".join(parts[6:])) if api else (f"{parts[1]}/{parts[2]}", parts[4])
+            r = self.repo(repo_id)
+            if r is None:
+                return self.not_found()
+            sha = self.resolve(r, rev)
+            if sha is None:
+                return self.not_found("RevisionNotFound")
+            files = r["commits"][sha]
+            if api and parts[5] == "tree":
                 return self.send_json(200, [{"type": "file", "path": f, "size": len(b), "oid": hashlib.sha1(b).hexdigest()}
-                                            for f, b in sorted(r["commits"][sha].items())])
-            if len(parts) >= 7 and parts[1] == "api" and parts[2] == "models" and parts[5] == "revision":
-                repo_id, rev = f"{parts[3]}/{parts[4]}", "/".join(parts[6:])
-                r = self.repo(repo_id)
-                if r is None:
-                    return self.not_found()
-                sha = self.resolve(r, rev)
-                if sha is None:
-                    return self.not_found("RevisionNotFound")
+                                            for f, b in sorted(files.items())])
+            if api:
                 return self.send_json(200, {"id": repo_id, "modelId": repo_id, "sha": sha, "private": r["private"],
-                                            "siblings": [{"rfilename": f} for f in sorted(r["commits"][sha])]})
-            # /{org}/{name}/resolve/{rev}/{file}
-            if len(parts) >= 6 and parts[3] == "resolve":
-                repo_id, rev, fname = f"{parts[1]}/{parts[2]}", parts[4], "/".join(parts[5:])
-                r = self.repo(repo_id)
-                if r is None:
-                    return self.not_found()
-                sha = self.resolve(r, rev)
-                if sha is None:
-                    return self.not_found("RevisionNotFound")
-                blob = r["commits"][sha].get(fname)
-                if blob is None:
-                    return self.not_found("EntryNotFound")
-                etag = f'"{hashlib.sha256(blob).hexdigest()}"'
-                return self.send(200, blob, {"X-Repo-Commit": sha, "ETag": etag, "Content-Type": "application/octet-stream"}, head=head)
-            return self.not_found("EntryNotFound")
+                                            "siblings": [{"rfilename": f} for f in sorted(files)]})
+            blob = files.get("/".join(parts[5:]))
+            if blob is None:
+                return self.not_found("EntryNotFound")
+            etag = f'"{hashlib.sha256(blob).hexdigest()}"'
+            return self.send(200, blob, {"X-Repo-Commit": sha, "ETag": etag, "Content-Type": "application/octet-stream"}, head=head)
 
     return Handler
 
