@@ -129,3 +129,16 @@ def test_cli_push_never_prints_the_token(hub, models, tmp_path):
     repo = hub.store.repos["alice/cli"]
     card = repo["commits"][repo["branches"]["dev"]]["README.md"].decode()
     assert "- type: psnr_hole" in card and "images: 12" in card and "mask_preset: thick" in card
+
+
+def test_registry_ships_inside_the_wheel(tmp_path):
+    import zipfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", str(root), "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    (wheel,) = tmp_path.glob("inpaintzoo-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "inpaintzoo/_zoo/registry.toml" in names and "inpaintzoo/_zoo/zoo/causal-nvae-pendulum.toml" in names

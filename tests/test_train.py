@@ -189,3 +189,25 @@ def test_two_process_gloo_matches_single_process(tmp_path):
     a, b = weights(ddp / "final"), weights(single / "final")
     for k in a:
         assert torch.allclose(a[k], b[k], atol=1e-4, rtol=1e-3), k
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_continues(spec, tmp_path):
+    import signal
+    import time
+
+    run = tmp_path / "run"
+    long = tmp_path / "long.toml"
+    long.write_text(SPEC.replace("epochs = 2", "epochs = 200"))
+    p = subprocess.Popen([sys.executable, "-m", "inpaintzoo.cli", "train", str(long), "--out", str(run), "--quiet"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (run / "metrics.jsonl").exists():
+        time.sleep(0.2)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 2 and "interrupted at step" in err and "--resume" in err
+    last = ckpt.checkpoints(run)[-1]
+    step = ckpt.load_checkpoint(last)["step"]
+    assert last.name == f"step-{step:08d}"
+    assert main(["train", "--resume", str(run), "--quiet", "--stop-after", "1"]) == 0
+    assert ckpt.load_checkpoint(ckpt.checkpoints(run)[-1])["step"] == step + 1
