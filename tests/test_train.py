@@ -198,8 +198,10 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_continues(spec, tmp_path):
     run = tmp_path / "run"
     long = tmp_path / "long.toml"
     long.write_text(SPEC.replace("epochs = 2", "epochs = 200"))
+    # a background job inherits SIGINT as ignored (then Python never raises KeyboardInterrupt): restore the default
     p = subprocess.Popen([sys.executable, "-m", "inpaintzoo.cli", "train", str(long), "--out", str(run), "--quiet"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while time.time() < deadline and not (run / "metrics.jsonl").exists():
         time.sleep(0.2)
