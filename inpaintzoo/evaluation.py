@@ -62,7 +62,7 @@ def evaluate_model(model: InpaintModel, dataset, masks: Tensor, batch_size: int 
             fakes.append(out.cpu())
     vals = {k: torch.cat(v) for k, v in per.items()}
     a = torch.cat(area)
-    summary = {k: float(v[torch.isfinite(v)].mean()) for k, v in vals.items()}
+    summary = {k: float(v[torch.isfinite(v)].mean()) for k, v in vals.items() if torch.isfinite(v).any()}
     buckets = []
     for b in range(BUCKETS):
         lo, hi = b / BUCKETS, (b + 1) / BUCKETS

@@ -364,7 +364,7 @@ def evaluate(model: InpaintModel, dataset, masks, batch_size: int, batches: int,
     model.eval()
     g = torch.Generator().manual_seed(seed)
     sums: dict[str, float] = {}
-    count = 0
+    counts: dict[str, int] = {}
     n = min(len(dataset), batch_size * batches)
     for start in range(0, n, batch_size):
         batch = collate([dataset[i] for i in range(start, min(n, start + batch_size))])
@@ -374,10 +374,10 @@ def evaluate(model: InpaintModel, dataset, masks, batch_size: int, batches: int,
         _, pred, _, _ = model.run(image, mask)
         out01 = torch.where(mask.bool(), denormalize(pred, model.contract).clamp(0, 1), image)
         for k, v in image_metrics(out01, image, mask).items():
-            v = v[torch.isfinite(v)]
+            v = v[torch.isfinite(v)]  # hole metrics are undefined for images without a hole
             sums[k] = sums.get(k, 0.0) + float(v.sum())
-        count += image.shape[0]
-    return {k: v / count for k, v in sums.items()}
+            counts[k] = counts.get(k, 0) + v.numel()
+    return {k: sums[k] / counts[k] for k in sums if counts[k]}
 
 
 @torch.no_grad()
