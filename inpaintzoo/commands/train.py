@@ -21,7 +21,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--amp", action="store_true", help="mixed precision: bfloat16 on CPU, float16 + grad scaler on CUDA")
     p.add_argument("--stop-after", type=int, metavar="N", help="stop with a checkpoint after N steps of this invocation")
-    p.add_argument("--max-minutes", type=float, help="finish at the first epoch end past this wall time")
+    p.add_argument("--max-minutes", type=float, help="finish (evaluate, write final/) at the first step past this wall time")
     p.add_argument("--quiet", action="store_true", help="no progress bar; one line per epoch")
 
 

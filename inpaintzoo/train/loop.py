@@ -43,7 +43,7 @@ class RunOptions:
     device: str = "cpu"
     quiet: bool = False
     stop_after: int | None = None  # stop (with a checkpoint) after this many steps of this invocation
-    max_minutes: float | None = None  # finish (evaluate, write final/) at the first epoch end past this wall time
+    max_minutes: float | None = None  # finish (evaluate, write final/) at the first step past this wall time
     overrides: dict[str, Any] = field(default_factory=dict)
 
 
@@ -304,9 +304,13 @@ class Trainer:
                         if self.opts.stop_after and self.step - start >= self.opts.stop_after:
                             stopped = True
                             break
+                        if self.opts.max_minutes and self.elapsed_now() >= 60 * self.opts.max_minutes:
+                            self.out_of_time = True  # the budget ends this epoch early; evaluate and finish
+                            break
                     if stopped:
                         break
-                    if self.step - self.epoch * self.steps_per_epoch >= self.steps_per_epoch or self.step >= self.total:
+                    if (self.step - self.epoch * self.steps_per_epoch >= self.steps_per_epoch or self.step >= self.total
+                            or self.out_of_time):
                         self.end_epoch(progress)
         except KeyboardInterrupt:
             where = self.save()
@@ -323,7 +327,8 @@ class Trainer:
         return self.elapsed + (time.perf_counter() - self.t_start if hasattr(self, "t_start") else 0.0)
 
     def end_epoch(self, progress: Any) -> None:
-        self.epoch += 1
+        if self.step - self.epoch * self.steps_per_epoch >= self.steps_per_epoch:
+            self.epoch += 1  # a budget-cut partial epoch is evaluated but not counted, so resume stays exact
         if self.opts.max_minutes and self.elapsed_now() >= 60 * self.opts.max_minutes:
             self.out_of_time = True
         last = self.step >= self.total or self.out_of_time
