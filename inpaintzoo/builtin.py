@@ -1,6 +1,7 @@
 """The core's own plugin: registers the `core.*` components exactly as any plugin would."""
 from .components.conv import ConvDecoder, ConvEncoder
 from .components.losses import KL, L1, L2
+from .components.metrics import FID, PSNR, SSIM, LPIPSMetric, MaskedL1
 from .components.priors import GaussianPrior, IdentityPrior
 from .data import masks
 from .data.celeba import CelebA
@@ -25,3 +26,8 @@ def register_components(register):
     register("dataset", "core.image_folder", ImageFolder)
     register("dataset", "core.shapes", SyntheticShapes)
     register("dataset", "core.celeba", CelebA)
+    register("metric", "core.masked_l1", MaskedL1)
+    register("metric", "core.psnr", PSNR)
+    register("metric", "core.ssim", SSIM)
+    register("metric", "core.lpips", LPIPSMetric)
+    register("metric", "core.fid", FID)

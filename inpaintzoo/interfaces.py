@@ -196,3 +196,28 @@ class ImageDataset(torch.utils.data.Dataset):
 
     def __init__(self, cfg: ComponentConfig):
         self.cfg = cfg
+
+
+class Metric:
+    """Scores composited outputs against the ground truth: images in [0, 1], masks 1 = hole.
+
+    `update(pred, target, mask)` returns per-image values by key, each of shape [N] (a metric may report
+    over the whole image and inside the hole: `psnr`, `psnr_hole`), or {} for a metric of the whole set;
+    `compute()` returns the set-level values once every batch was seen (FID with its image count), and
+    `source` names the implementation and weights, so every number carries where it came from.
+    """
+
+    Config: ClassVar[type[ComponentConfig]] = ComponentConfig
+
+    def __init__(self, cfg: ComponentConfig):
+        self.cfg = cfg
+
+    @property
+    def source(self) -> str:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def update(self, pred01: Tensor, target01: Tensor, mask: Tensor) -> dict[str, Tensor]:
+        return {}
+
+    def compute(self) -> dict[str, Any]:
+        return {}

@@ -21,6 +21,7 @@ KINDS: dict[str, str] = {
     "discriminator": "Discriminator: scores images for adversarial losses",
     "dataset": "Dataset: yields {'image', 'labels'?} samples",
     "masks": "Mask generator: draws 1 = hole masks",
+    "metric": "Metric: scores composited outputs against the ground truth",
 }
 
 _NAME = re.compile(r"^[a-z][a-z0-9_\-]*\.[a-z0-9_\-.]+$")

@@ -15,7 +15,7 @@ import safetensors.torch
 import torch
 from torch import Tensor, nn
 
-from .interfaces import Component, ImageDataset, LatentOutput, LossContext, MaskGenerator
+from .interfaces import Component, ImageDataset, LatentOutput, LossContext, MaskGenerator, Metric
 from .registry import Entry
 
 MODULE_KINDS = {"block", "encoder", "prior", "decoder", "loss", "discriminator"}
@@ -128,6 +128,34 @@ def check_dataset(entry: Entry, workdir: Path | None = None) -> None:
             assert item["labels"].shape == (len(ds.label_names),), f"{entry.name}: labels do not match label_names"
 
 
+def check_metric(entry: Entry) -> None:
+    """Per-image values of shape [N], finite, deterministic, a named source, and a near output told from a random one."""
+    with tempfile.TemporaryDirectory() as d:
+        factory = entry.factory
+        build = lambda: factory(factory.example_config(Path(d)) if hasattr(factory, "example_config") else entry.config())  # noqa: E731
+        g = torch.Generator().manual_seed(0)
+        target = torch.rand(4, 3, 32, 32, generator=g)
+        near = (target + 0.05 * torch.randn(4, 3, 32, 32, generator=g)).clamp(0, 1)
+        far = torch.rand(4, 3, 32, 32, generator=g)
+        mask = torch.zeros(4, 1, 32, 32)
+        mask[..., 8:24, 8:24] = 1
+        results = []
+        for pred in (near, near, far):
+            metric = build()
+            assert isinstance(metric, Metric), f"{entry.name}: factory must return an inpaintzoo Metric"
+            per = metric.update(pred, target, mask)
+            for k, v in per.items():
+                assert v.shape == (4,), f"{entry.name}: '{k}' must have one value per image, got {tuple(v.shape)}"
+                assert torch.isfinite(v).all(), f"{entry.name}: '{k}' is not finite"
+            whole = metric.compute()
+            assert per or whole, f"{entry.name}: returned no values"
+            assert isinstance(metric.source, str) and metric.source, f"{entry.name}: no source"
+            results.append({**{k: float(v.mean()) for k, v in per.items()}, **{k: v for k, v in whole.items() if isinstance(v, float)}})
+        assert results[0] == results[1], f"{entry.name}: not deterministic"
+        for k in results[0]:
+            assert results[0][k] != results[2][k], f"{entry.name}: '{k}' does not tell a near output from a random one"
+
+
 def check_entry(entry: Entry) -> None:
     if entry.kind in MODULE_KINDS:
         check_module(entry)
@@ -135,6 +163,8 @@ def check_entry(entry: Entry) -> None:
         check_masks(entry)
     elif entry.kind == "dataset":
         check_dataset(entry)
+    elif entry.kind == "metric":
+        check_metric(entry)
     else:  # pragma: no cover - every kind is covered above
         raise AssertionError(f"{entry.name}: no conformance check for kind '{entry.kind}'")
 

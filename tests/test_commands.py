@@ -68,10 +68,27 @@ def test_eval_reports_metrics_buckets_and_provenance(model_dir, tmp_path):
     r = json.loads(out.read_text())
     assert r["n"] == 12 and set(r["metrics"]) >= {"psnr_hole", "ssim_hole", "l1_hole", "psnr"}
     assert sum(b["n"] for b in r["buckets"]) == 12
-    assert r["mask_checksum"] and "torchmetrics" in r["sources"]["ssim"] and "torch" in r["versions"]
+    assert r["mask_checksum"] and "torchmetrics" in r["sources"]["core.ssim"] and "torch" in r["versions"]
     # the same command gives the same masks, so the same numbers
     assert main(["eval", str(model_dir), "--masks", "thick", "--n", "12", "--json", str(tmp_path / "s.json")]) == 0
     assert json.loads((tmp_path / "s.json").read_text())["metrics"] == r["metrics"]
+
+
+def test_eval_with_chosen_metrics_lpips_and_fid(model_dir, tmp_path, capsys):
+    from inpaintzoo.fid import tiny_feature_network
+
+    net = tiny_feature_network(tmp_path / "net.pt")
+    out = tmp_path / "r.json"
+    assert main(["eval", str(model_dir), "--masks", "center", "--n", "6", "--metrics", "core.psnr", "--lpips",
+                 "--lpips-backbone", "random", "--fid", "--fid-weights", str(net), "--allow-few-fid", "--json", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert set(r["metrics"]) == {"psnr", "psnr_hole", "lpips", "fid"} and r["fid_images"] == 6
+    assert r["metrics"]["lpips"] > 0 and "LPIPS v0.1 vgg" in r["sources"]["core.lpips"]
+    assert "sha1" in r["sources"]["core.fid"] and all("lpips" in b for b in r["buckets"])
+    assert main(["eval", str(model_dir), "--n", "6", "--metrics", "core.psnr,core.lpisp"]) == 2
+    assert "did you mean 'core.lpips'" in capsys.readouterr().err
+    assert main(["eval", str(model_dir), "--n", "6", "--fid", "--fid-weights", str(net)]) == 2
+    assert "FID on 6 images refused" in capsys.readouterr().err
 
 
 def test_intervene_command(tmp_path, capsys):

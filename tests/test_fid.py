@@ -58,3 +58,54 @@ def test_standard_inception_features():
     x = torch.rand(4, 3, 64, 64, generator=torch.Generator().manual_seed(0))
     r = fid(x, x, allow_few=True)
     assert abs(r["fid"]) < 1e-3
+
+
+class _NVlabsStyle(torch.nn.Module):
+    """A stand-in with NVlabs' detector interface: uint8 images of any size, forward(img, return_features)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 8, 5, stride=2)
+
+    def forward(self, img: torch.Tensor, return_features: bool = False) -> torch.Tensor:
+        assert img.dtype == torch.uint8 and return_features
+        return torch.relu(self.conv(img.float() / 255)).mean(dim=(2, 3))
+
+
+def test_usual_download_is_cached_atomically_and_used_with_its_convention(tmp_path, monkeypatch):
+    import functools
+    import http.server
+    import threading
+
+    import inpaintzoo.fid as fid_mod
+
+    served = tmp_path / "srv"
+    served.mkdir()
+    torch.jit.script(_NVlabsStyle()).save(str(served / "inception-2015-12-05.pt"))
+    hits = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            hits.append(self.path)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(served)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("INPAINTZOO_FID_WEIGHTS", raising=False)
+    monkeypatch.setenv("INPAINTZOO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("INPAINTZOO_FID_URL", f"http://127.0.0.1:{server.server_port}/inception-2015-12-05.pt")
+    monkeypatch.setattr(fid_mod, "default_weights", lambda: None)
+    x = torch.rand(6, 3, 24, 24, generator=torch.Generator().manual_seed(0))
+    try:
+        r = fid(x, x * 0.5, allow_few=True)
+        again = fid(x, x * 0.5, allow_few=True)
+    finally:
+        server.shutdown()
+    assert len(hits) == 1 and r["fid"] == again["fid"] > 0  # downloaded once, then read from the cache
+    assert list((tmp_path / "cache").iterdir()) == [tmp_path / "cache" / "inception-2015-12-05.pt"]  # no .part left
+    assert "uint8 input" in r["fid_source"] and str(tmp_path / "cache") in r["fid_source"]
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # offline: the cached copy serves; with nothing cached, a clear error
+    assert fid(x, x * 0.5, allow_few=True)["fid"] == r["fid"] and len(hits) == 1
+    monkeypatch.setenv("INPAINTZOO_CACHE", str(tmp_path / "empty"))
+    with pytest.raises(InpaintzooError, match="found \\(offline\\)"):
+        fid(x, x, allow_few=True)

@@ -39,8 +39,9 @@ def test_bad_names_and_kinds_are_refused():
 
 def test_wildcard_listing(registry):
     names = registry.names("core.l*")
-    assert names == ["core.l1", "core.l2", "core.lama"]
+    assert names == ["core.l1", "core.l2", "core.lama", "core.lpips"]
     assert registry.names("core.*", kind="prior") == ["core.gaussian", "core.identity"]
+    assert registry.names("core.l*", kind="metric") == ["core.lpips"]
 
 
 def test_unknown_component_did_you_mean(registry):

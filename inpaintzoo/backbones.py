@@ -1,0 +1,67 @@
+"""Frozen ImageNet feature networks that losses and metrics share (VGG16, AlexNet), from safetensors only.
+
+Both come in torchvision's `features` layout, so layer indices match the papers' code (relu1_2 = 3, …).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import torch
+from torch import nn
+
+from .errors import InpaintzooError
+
+Arch = Literal["vgg16", "alexnet"]
+
+
+def _untrained(arch: Arch) -> nn.Sequential:
+    if arch == "vgg16":
+        import timm
+
+        return timm.create_model("vgg16", pretrained=False).features
+    import torchvision
+
+    return torchvision.models.alexnet(weights=None).features
+
+
+def load_features(arch: Arch, weights: str, key: str) -> nn.Sequential:
+    """The `features` part of `arch`, frozen and in eval mode.
+
+    weights: 'timm' (VGG16 only: `vgg16.tv_in1k`, torchvision's weights as safetensors on the Hub), a path to a
+    safetensors state dict with `features.*` keys (torchvision or timm layout), or 'random' (seeded, so a model
+    that names it is reproducible; only on purpose). `key` names the setting in error messages.
+    """
+    if weights == "timm":
+        if arch != "vgg16":
+            raise InpaintzooError(f"{key} = 'timm': timm has no {arch}; give a safetensors file of its state dict")
+        import timm
+
+        try:
+            features = timm.create_model("vgg16.tv_in1k", pretrained=True).features
+        except Exception as exc:
+            raise InpaintzooError(
+                f"VGG16 weights could not be loaded through timm ({type(exc).__name__}); set {key} = "
+                f"'/path/to/vgg16.safetensors', or {key} = 'random' to use an untrained VGG on purpose"
+            ) from None
+    elif weights == "random":
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            features = _untrained(arch)
+    else:
+        import safetensors.torch
+
+        path = Path(weights).expanduser()
+        if not path.is_file():
+            raise InpaintzooError(f"{key} = '{weights}': no such file (expected a state dict of {arch} in safetensors)")
+        features = _untrained(arch)
+        state = {k.removeprefix("features."): v for k, v in safetensors.torch.load_file(str(path)).items()
+                 if k.startswith("features.")}
+        missing = [k for k in features.state_dict() if k not in state]
+        if missing:
+            raise InpaintzooError(f"{key} = '{weights}': not a state dict of {arch} (missing features.{missing[0]})")
+        features.load_state_dict({k: state[k] for k in features.state_dict()})
+    features.eval()
+    for p in features.parameters():
+        p.requires_grad_(False)
+    return features
