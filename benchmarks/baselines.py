@@ -8,6 +8,7 @@ Baselines: OpenCV Telea and Navier-Stokes (`opencv-python-headless`) and scikit-
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -33,6 +34,8 @@ def classical(name: str):
         from skimage.restoration import inpaint_biharmonic
 
         def run(img8: np.ndarray, mask8: np.ndarray) -> np.ndarray:
+            if mask8.all():  # nothing known (a thick mask on a tiny image): biharmonic is undefined; mid-grey
+                return np.full_like(img8, 128)
             out = inpaint_biharmonic(img8 / 255.0, mask8 > 0, channel_axis=-1)
             return (out * 255).round().astype(np.uint8)
 
@@ -57,11 +60,21 @@ def available() -> list[str]:
     return out
 
 
+def _training(model_dir: Path) -> str:
+    """'N epochs, M steps, T min' from the run's metrics.jsonl next to final/, when there is one."""
+    log = (model_dir.parent if model_dir.name == "final" else model_dir) / "metrics.jsonl"
+    if not log.is_file():
+        return "training log not found"
+    last = json.loads(log.read_text().splitlines()[-1])
+    return f"{last['epoch']} epochs, {last['step']} steps, {last.get('elapsed_s', 0) / 60:.1f} min"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", action="append", required=True, help="trained model folder(s); images come from the first one's data")
     ap.add_argument("--presets", nargs="+", default=["boxes", "thick"])
     ap.add_argument("--n", type=int, default=64)
+    ap.add_argument("--name", default="baselines", help="results file name")
     a = ap.parse_args()
     from inpaintzoo import plugins
     from inpaintzoo.commands.masks import mask_generator
@@ -97,8 +110,10 @@ def main() -> int:
             rows.append({"method": name, "masks": preset, "images": n, "l1_hole": met["l1_hole"], "psnr_hole": met["psnr_hole"],
                          "ssim_hole": met["ssim_hole"], "sec_per_image": sec})
             print(rows[-1], flush=True)
-    path = write("baselines", rows, ["method", "masks", "images", "l1_hole", "psnr_hole", "ssim_hole", "sec_per_image"],
-                 notes=f"Held-out images of {first.spec.data['dataset'].type} at {h}×{w}; fixed masks (seed 0); composited.",
+    trained = {name: _training(Path(m)) for name, m in zip(models, a.model)}
+    path = write(a.name, rows, ["method", "masks", "images", "l1_hole", "psnr_hole", "ssim_hole", "sec_per_image"],
+                 notes=f"Held-out images of {first.spec.data['dataset'].type} at {h}×{w}; fixed masks (seed 0); composited. "
+                       "Models as trained: " + "; ".join(f"{k}: {v}" for k, v in trained.items()) + ".",
                  extra={"command": " ".join(sys.argv)})
     print(path.read_text())
     return 0

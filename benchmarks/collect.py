@@ -7,12 +7,15 @@ INTRO = """# Benchmarks
 Scripts in `benchmarks/` are run by hand (never in CI); each writes `benchmarks/results/NAME.json` and a Markdown
 table with the machine, versions and thread count. This page is assembled from those tables by
 `python benchmarks/collect.py`. Numbers from different machines are not comparable; ratios within one table are.
+Hole PSNR is the mean of per-image values (capped at 100 dB for an exact fill), so holes that land on flat
+background lift it; hole L1 is the steadier column. torch.compile is not measured on CPU (`--compile` tries it);
+no GPU was available when these were run.
 
 | script | what it measures |
 |---|---|
 | `seed_causal_nvae.py` | the causal-NVAE seed's open problems: quality, interventions, SHD, time to quality |
 | `medfe_cae.py` | MEDFE vs MEDFE-CAE (tiny, same data, masks, seed, budget) |
-| `baselines.py` | trained models vs OpenCV Telea / Navier-Stokes (and scikit-image biharmonic when installed) |
+| `baselines.py` | trained models vs OpenCV Telea / Navier-Stokes and scikit-image biharmonic (when installed); `baselines` = pendulum models, `baselines-shapes` = the MEDFE tiny models |
 | `throughput.py` | train img/s, inference ms/img, FLOPs, GFLOP/s vs the matmul peak, channels_last, peak memory |
 """
 

@@ -67,3 +67,55 @@ def test_celeba_fixture_attributes_and_crops(tmp_path):
         CelebA(CelebA.Config(root=str(tmp_path), attributes=["Smilng"]))
     with pytest.raises(InputError, match="no img_align_celeba"):
         CelebA(CelebA.Config(root=str(tmp_path / "nope")))
+
+
+def _folder(tmp_path, n=12, masks=True):
+    from PIL import Image
+
+    (tmp_path / "img" / "sub").mkdir(parents=True)
+    (tmp_path / "msk").mkdir()
+    for i in range(n):
+        arr = (np.random.default_rng(i).random((20, 24, 3)) * 255).astype(np.uint8)
+        Image.fromarray(arr).save(tmp_path / "img" / ("sub" if i % 2 else "") / f"im{i:02d}.png")
+        if masks:
+            m = np.zeros((10, 12), np.uint8)
+            m[: i % 5 + 1] = 255  # a different hole per image, at half the image's size
+            Image.fromarray(m).save(tmp_path / "msk" / f"im{i:02d}.png")
+    return tmp_path / "img", tmp_path / "msk"
+
+
+def test_image_folder_masks_by_stem_lists_and_seeded_split(tmp_path):
+    from inpaintzoo.data.datasets import FolderConfig, ImageFolder
+
+    root, msk = _folder(tmp_path)
+    ds = ImageFolder(FolderConfig(root=str(root), split="all", image_size=(20, 24), mask_root=str(msk)))
+    for i, f in enumerate(ds.files):
+        k = int(f.stem[2:])
+        m = ds[i]["mask"]
+        assert m.shape == (1, 20, 24) and set(m.unique().tolist()) == {0.0, 1.0}
+        assert int(m[0, :, 0].sum()) == 2 * (k % 5 + 1)  # its own mask (by stem), resized to the image
+    (root / "train.txt").write_text("im00.png\nsub/im01.png\n# a comment\n\n")
+    (root / "val.txt").write_text("im02.png\n")
+    lists = {"train": "train.txt", "val": "val.txt"}
+    train = ImageFolder(FolderConfig(root=str(root), split="train", split_lists=lists))
+    assert [f.name for f in train.files] == ["im00.png", "im01.png"]
+    assert len(ImageFolder(FolderConfig(root=str(root), split="all", split_lists=lists))) == 3
+    (root / "val.txt").write_text("im99.png\n")
+    with pytest.raises(InputError, match=r"val.txt:1: 'im99.png' is not an image under"):
+        ImageFolder(FolderConfig(root=str(root), split="val", split_lists=lists))
+    with pytest.raises(InputError, match="no list for the 'test' split"):
+        ImageFolder(FolderConfig(root=str(root), split="test", split_lists=lists))
+    a = ImageFolder(FolderConfig(root=str(root), split="train", val_fraction=0.5, split_seed=1)).files
+    assert a == ImageFolder(FolderConfig(root=str(root), split="train", val_fraction=0.5, split_seed=1)).files
+    assert a != ImageFolder(FolderConfig(root=str(root), split="train", val_fraction=0.5, split_seed=2)).files
+    inner = root / "masks"  # a mask folder inside the image root is not read as images
+    inner.mkdir()
+    for f in msk.iterdir():
+        (inner / f.name).write_bytes(f.read_bytes())
+    assert len(ImageFolder(FolderConfig(root=str(root), split="all", mask_root=str(inner)))) == 12
+    for f in inner.iterdir():
+        f.unlink()
+    inner.rmdir()
+    (msk / "im05.png").unlink()
+    with pytest.raises(InputError, match="no mask for 1 image.*im05.png"):
+        ImageFolder(FolderConfig(root=str(root), split="all", mask_root=str(msk)))

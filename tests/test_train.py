@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import safetensors.torch
 import torch
@@ -224,3 +225,23 @@ def test_time_budget_stops_mid_epoch_with_a_loadable_model(spec, tmp_path, monke
     rows = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
     assert len(rows) == 1 and rows[0]["step"] == 2 and rows[0]["epoch"] == 0  # stopped inside the first epoch
     assert (run / "final" / "model.safetensors").is_file()
+
+
+def test_a_data_set_with_its_own_masks_trains_and_evaluates_on_them(tmp_path):
+    from PIL import Image
+
+    root, msk = tmp_path / "img", tmp_path / "msk"
+    root.mkdir(), msk.mkdir()
+    for i in range(16):
+        Image.fromarray((np.random.default_rng(i).random((16, 16, 3)) * 255).astype(np.uint8)).save(root / f"{i}.png")
+        m = np.zeros((16, 16), np.uint8)
+        m[4:12, 4:12] = 255
+        Image.fromarray(m).save(msk / f"{i}.png")
+    spec = tmp_path / "f.toml"
+    spec.write_text(SPEC.replace('type = "core.shapes"\nsize = 48', f'type = "core.image_folder"\nval_fraction = 0.25\nmask_root = "{msk}"'))
+    run = tmp_path / "run"
+    assert main(["train", str(spec), "--data", str(root), "--out", str(run), "--quiet", "--epochs", "1", "--batch-size", "4"]) == 0
+    out = tmp_path / "r.json"
+    assert main(["eval", str(run / "final"), "--data", str(root), "--split", "val", "--masks", "dataset", "--json", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert [b["area"] for b in r["buckets"]] == ["20-30%"]  # every val image scored with its own 25 % hole

@@ -11,7 +11,7 @@ def _add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model")
     p.add_argument("--data", help="data root (default: the model's [data.dataset] root)")
     p.add_argument("--split", default="test", choices=["train", "val", "test", "all"])
-    p.add_argument("--masks", default="center", help="a preset (center, boxes, thin, medium, thick, freeform) or a folder")
+    p.add_argument("--masks", default="center", help="a preset (center, boxes, thin, medium, thick, freeform), a folder, or 'dataset' (the data set's own masks)")
     p.add_argument("--n", type=int, default=256, help="number of images")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=16)
@@ -50,7 +50,11 @@ def cmd_eval(a: argparse.Namespace) -> int:
     if n < a.n:
         Console(stderr=True).print(f"note: the {a.split} split has {len(ds)} images; evaluating all of them")
     h, w = spec.model.image_size
-    if Path(a.masks).is_dir():
+    if a.masks == "dataset":
+        if "mask" not in ds[0]:
+            raise InputError("--masks dataset: this data set has no masks of its own; set [data.dataset] mask_root or choose a preset")
+        masks = torch.stack([ds[i]["mask"] for i in range(n)])
+    elif Path(a.masks).is_dir():
         masks = masks_from_folder(Path(a.masks), n, h, w)
     elif Path(a.masks).exists():
         raise InputError(f"--masks {a.masks}: expected a preset name or a folder of masks")

@@ -23,11 +23,18 @@ class FolderConfig(ComponentConfig):
     image_size: tuple[int, int] = Field((64, 64), description="[height, width] images are resized to")
     channels: int = Field(3, ge=1)
     skip_unreadable: bool = Field(False, description="skip unreadable images instead of failing")
+    split_seed: int = Field(0, description="seed of the hash split (another seed, another split)")
+    split_lists: dict[Literal["train", "val", "test"], str] | None = Field(
+        None, description="split by list files instead of the hash: {train = 'train.txt', …}, one path per line, "
+                          "relative to root")
+    mask_root: str | None = Field(None, description="folder of masks matched to the images by file stem (white/1 = hole); "
+                                                    "items then carry their own mask")
 
 
-def split_of(name: str, val_fraction: float, test_fraction: float) -> str:
+def split_of(name: str, val_fraction: float, test_fraction: float, seed: int = 0) -> str:
     """A stable split from a hash of the relative path: adding files never moves existing ones."""
-    u = int(hashlib.sha1(name.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    key = name if seed == 0 else f"{seed}:{name}"
+    u = int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
     if u < test_fraction:
         return "test"
     if u < test_fraction + val_fraction:
@@ -45,13 +52,49 @@ class ImageFolder(ImageDataset):
         root = Path(cfg.root).expanduser()
         if not root.is_dir():
             raise InputError(f"data root '{root}': no such folder; pass --data PATH or set [data.dataset] root")
-        files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        mask_dir = Path(cfg.mask_root).expanduser().resolve() if cfg.mask_root else None
+        files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
+                       and not (mask_dir and p.resolve().is_relative_to(mask_dir)))  # masks inside root are not images
         if not files:
             raise InputError(f"data root '{root}': no images found ({', '.join(sorted(IMAGE_SUFFIXES))})")
-        rel = [str(p.relative_to(root)) for p in files]
-        self.files = [f for f, r in zip(files, rel) if cfg.split == "all" or split_of(r, cfg.val_fraction, cfg.test_fraction) == cfg.split]
+        rel = [p.relative_to(root).as_posix() for p in files]
+        if cfg.split_lists is not None:
+            chosen = self._listed(root, set(rel))
+            self.files = [f for f, r in zip(files, rel) if r in chosen]
+        else:
+            self.files = [f for f, r in zip(files, rel)
+                          if cfg.split == "all" or split_of(r, cfg.val_fraction, cfg.test_fraction, cfg.split_seed) == cfg.split]
         if not self.files:
             raise InputError(f"data root '{root}': the '{cfg.split}' split is empty ({len(files)} images in all)")
+        self.masks = self._match_masks(Path(cfg.mask_root).expanduser()) if cfg.mask_root else None
+
+    def _listed(self, root: Path, present: set[str]) -> set[str]:
+        lists = self.cfg.split_lists or {}
+        names = lists.keys() if self.cfg.split == "all" else [self.cfg.split]
+        chosen: set[str] = set()
+        for split in names:
+            if split not in lists:
+                raise InputError(f"split_lists: no list for the '{split}' split; add {split} = 'FILE' or drop split_lists")
+            path = root / lists[split] if not Path(lists[split]).is_absolute() else Path(lists[split])
+            if not path.is_file():
+                raise InputError(f"split_lists.{split} = '{lists[split]}': no such file (looked at {path})")
+            for n, line in enumerate(path.read_text().splitlines(), 1):
+                entry = line.strip().replace("\\", "/")
+                if entry and not entry.startswith("#"):
+                    if entry not in present:
+                        raise InputError(f"{path}:{n}: '{entry}' is not an image under {root}; fix the list or add the file")
+                    chosen.add(entry)
+        return chosen
+
+    def _match_masks(self, folder: Path) -> list[Path]:
+        if not folder.is_dir():
+            raise InputError(f"mask_root '{folder}': no such folder")
+        by_stem = {p.stem: p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES}
+        missing = [f.name for f in self.files if f.stem not in by_stem]
+        if missing:
+            raise InputError(f"mask_root '{folder}': no mask for {len(missing)} image(s), e.g. '{missing[0]}' "
+                             f"(masks are matched by file stem)")
+        return [by_stem[f.stem] for f in self.files]
 
     @classmethod
     def example_config(cls, workdir: Path) -> FolderConfig:
@@ -78,7 +121,12 @@ class ImageFolder(ImageDataset):
             if self.cfg.skip_unreadable:
                 return self[(i + 1) % len(self)]
             raise InputError(f"{path}: unreadable image ({exc}); remove it or set skip_unreadable = true") from None
-        return {"image": torch.from_numpy(arr.copy()).permute(2, 0, 1).float() / 255.0}
+        item = {"image": torch.from_numpy(arr.copy()).permute(2, 0, 1).float() / 255.0}
+        if self.masks is not None:
+            with Image.open(self.masks[i]) as m:
+                m = m.convert("L").resize(self.cfg.image_size[::-1], Image.NEAREST)
+                item["mask"] = torch.from_numpy(np.asarray(m) >= 128).float()[None]
+        return item
 
 
 class ShapesConfig(ComponentConfig):

@@ -57,4 +57,6 @@ def collate(items: list[dict]) -> dict[str, torch.Tensor]:
     out = {"image": torch.stack([i["image"] for i in items])}
     if "labels" in items[0]:
         out["labels"] = torch.stack([i["labels"] for i in items]).float()
+    if "mask" in items[0]:  # a data set with its own masks (e.g. image_folder's mask_root)
+        out["mask"] = torch.stack([i["mask"] for i in items]).float()
     return out

@@ -202,8 +202,9 @@ class Trainer:
             mine = idx[self.rank * per_rank : (self.rank + 1) * per_rank]
             batch = collate([self.train_set[i] for i in mine])
             h, w = batch["image"].shape[-2:]
-            masks = self.masks(self.t.batch_size, h, w, self.mask_gen)  # every rank draws the global batch's masks
-            batch["mask"] = masks[self.rank * per_rank : (self.rank + 1) * per_rank]
+            if "mask" not in batch:  # else the data set brings its own masks
+                masks = self.masks(self.t.batch_size, h, w, self.mask_gen)  # every rank draws the global batch's masks
+                batch["mask"] = masks[self.rank * per_rank : (self.rank + 1) * per_rank]
             yield batch
 
     # -- one step ------------------------------------------------------------------------------
@@ -375,7 +376,7 @@ def evaluate(model: InpaintModel, dataset, masks, batch_size: int, batches: int,
         batch = collate([dataset[i] for i in range(start, min(n, start + batch_size))])
         image = batch["image"].to(device)
         h, w = image.shape[-2:]
-        mask = masks(image.shape[0], h, w, g).to(device)
+        mask = (batch["mask"] if "mask" in batch else masks(image.shape[0], h, w, g)).to(device)
         _, pred, _, _ = model.run(image, mask)
         out01 = torch.where(mask.bool(), denormalize(pred, model.contract).clamp(0, 1), image)
         for k, v in image_metrics(out01, image, mask).items():
