@@ -61,6 +61,7 @@ def evaluate_model(model: InpaintModel, dataset, masks: Tensor, batch_size: int 
     device = next(model.parameters()).device
     n = masks.shape[0]
     per: dict[str, list[Tensor]] = {}
+    metric_of: dict[str, str] = {}  # value key (psnr_hole) → the metric that produced it (core.psnr)
     area: list[Tensor] = []
     for s in range(0, n, batch_size):
         idx = range(s, min(n, s + batch_size))
@@ -68,9 +69,10 @@ def evaluate_model(model: InpaintModel, dataset, masks: Tensor, batch_size: int 
         mask = masks[s : s + len(idx)].to(device)
         _, pred, _, _ = model.run(image, mask)
         out = torch.where(mask.bool(), denormalize(pred, model.contract).clamp(0, 1), image)
-        for metric in metrics.values():
+        for name, metric in metrics.items():
             for k, v in metric.update(out, image, mask).items():
                 per.setdefault(k, []).append(v.detach().float().cpu())
+                metric_of[k] = name
         area.append(mask.flatten(1).mean(1).cpu())
     vals = {k: torch.cat(v) for k, v in per.items()}
     a = torch.cat(area)
@@ -83,10 +85,11 @@ def evaluate_model(model: InpaintModel, dataset, masks: Tensor, batch_size: int 
             buckets.append({"area": f"{int(lo * 100)}-{int(hi * 100)}%", "n": int(sel.sum()),
                             **{k: float(v[sel][torch.isfinite(v[sel])].mean()) for k, v in vals.items()}})
     extra: dict[str, Any] = {}
-    for metric in metrics.values():
+    for name, metric in metrics.items():
         for k, v in metric.compute().items():
             (summary if isinstance(v, float) else extra)[k] = v  # values are metrics; counts and notes go beside
+            metric_of[k] = name
     return {"n": n, "metrics": summary, **extra, "buckets": buckets,
             "mask_checksum": hashlib.sha256((masks > 0.5).numpy().tobytes()).hexdigest(),
-            "sources": {name: m.source for name, m in metrics.items()}, "composited": True}
+            "sources": {name: m.source for name, m in metrics.items()}, "metric_of": metric_of, "composited": True}
 

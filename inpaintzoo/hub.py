@@ -21,8 +21,9 @@ def eval_results(reports: list[dict[str, Any]]) -> list:
     for rep in reports:
         data = rep.get("data", {})
         masks = rep.get("masks", {})
+        sources, metric_of = rep.get("sources", {}), rep.get("metric_of", {})
         for metric, value in rep.get("metrics", {}).items():
-            base = metric.removesuffix("_hole")
+            source = sources.get(metric_of.get(metric, ""), sources.get(metric.removesuffix("_hole"), "inpaintzoo.metrics"))
             out.append(EvalResult(
                 task_type="image-inpainting", task_name="Image inpainting",
                 dataset_type=str(data.get("dataset", "unknown")), dataset_name=str(data.get("dataset", "unknown")),
@@ -30,7 +31,7 @@ def eval_results(reports: list[dict[str, Any]]) -> list:
                 dataset_args={"mask_preset": str(masks.get("source")), "mask_seed": masks.get("seed"),
                               "images": rep.get("n"), "mask_checksum": rep.get("mask_checksum")},
                 metric_type=metric, metric_name=metric, metric_value=round(float(value), 5),
-                metric_config=rep.get("sources", {}).get(base, "inpaintzoo.metrics"),
+                metric_config=source,
             ))
     return out
 

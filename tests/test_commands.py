@@ -85,6 +85,8 @@ def test_eval_with_chosen_metrics_lpips_and_fid(model_dir, tmp_path, capsys):
     assert set(r["metrics"]) == {"psnr", "psnr_hole", "lpips", "fid"} and r["fid_images"] == 6
     assert r["metrics"]["lpips"] > 0 and "LPIPS v0.1 vgg" in r["sources"]["core.lpips"]
     assert "sha1" in r["sources"]["core.fid"] and all("lpips" in b for b in r["buckets"])
+    assert r["metric_of"] == {"psnr": "core.psnr", "psnr_hole": "core.psnr", "lpips": "core.lpips", "fid": "core.fid",
+                              "fid_images": "core.fid"}
     assert main(["eval", str(model_dir), "--n", "6", "--metrics", "core.psnr,core.lpisp"]) == 2
     assert "did you mean 'core.lpips'" in capsys.readouterr().err
     assert main(["eval", str(model_dir), "--n", "6", "--fid", "--fid-weights", str(net)]) == 2

@@ -121,7 +121,8 @@ def test_cli_push_never_prints_the_token(hub, models, tmp_path):
     env.update(HF_ENDPOINT=hub.url, HF_HOME=str(tmp_path / "hf"), HF_HUB_DISABLE_XET="1", HF_HUB_OFFLINE="0")
     report = tmp_path / "r.json"
     report.write_text(json.dumps({"n": 12, "metrics": {"psnr_hole": 20.5}, "data": {"dataset": "core.shapes", "split": "test"},
-                                  "masks": {"source": "thick", "seed": 0}, "sources": {"psnr": "inpaintzoo.metrics"}}))
+                                  "masks": {"source": "thick", "seed": 0}, "sources": {"core.psnr": "inpaintzoo.metrics.psnr (data range 1)"},
+                                  "metric_of": {"psnr_hole": "core.psnr"}}))
     r = subprocess.run([sys.executable, "-m", "inpaintzoo.cli", "push", str(a), "alice/cli", "--token", TOKEN,
                         "--branch", "dev", "--eval", str(report)], capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 0, r.stderr
@@ -129,6 +130,7 @@ def test_cli_push_never_prints_the_token(hub, models, tmp_path):
     repo = hub.store.repos["alice/cli"]
     card = repo["commits"][repo["branches"]["dev"]]["README.md"].decode()
     assert "- type: psnr_hole" in card and "images: 12" in card and "mask_preset: thick" in card
+    assert "inpaintzoo.metrics.psnr (data range 1)" in card  # each value carries its metric's source
 
 
 def test_registry_ships_inside_the_wheel(tmp_path):
