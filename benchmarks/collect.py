@@ -8,8 +8,8 @@ Scripts in `benchmarks/` are run by hand (never in CI); each writes `benchmarks/
 table with the machine, versions and thread count. This page is assembled from those tables by
 `python benchmarks/collect.py`. Numbers from different machines are not comparable; ratios within one table are.
 Hole PSNR is the mean of per-image values (capped at 100 dB for an exact fill), so holes that land on flat
-background lift it; hole L1 is the steadier column. torch.compile is not measured on CPU (`--compile` tries it);
-no GPU was available when these were run.
+background lift it; hole L1 is the steadier column. torch.compile was measured for the pendulum models only
+(`throughput-cpu-compile`, `--compile`); no GPU was available when these were run.
 
 | script | what it measures |
 |---|---|
