@@ -79,7 +79,7 @@ def main() -> int:
     from inpaintzoo import plugins
     from inpaintzoo.commands.masks import mask_generator
     from inpaintzoo.loader import load
-    from inpaintzoo.metrics import image_metrics
+    from inpaintzoo.evaluation import build_metrics
     from inpaintzoo.train.data import build_dataset
 
     models = {Path(m).parent.name if Path(m).name == "final" else Path(m).name: load(m) for m in a.model}
@@ -106,7 +106,8 @@ def main() -> int:
                     outs.append(torch.from_numpy(method(i8, m8)).permute(2, 0, 1).float() / 255)
                 out = torch.where(masks.bool(), torch.stack(outs), images)
             sec = (time.perf_counter() - t) / n
-            met = {k: float(v[torch.isfinite(v)].mean()) for k, v in image_metrics(out, images, masks).items()}
+            per = {k: v for m in build_metrics().values() for k, v in m.update(out, images, masks).items()}
+            met = {k: float(v[torch.isfinite(v)].mean()) for k, v in per.items()}
             rows.append({"method": name, "masks": preset, "images": n, "l1_hole": met["l1_hole"], "psnr_hole": met["psnr_hole"],
                          "ssim_hole": met["ssim_hole"], "sec_per_image": sec})
             print(rows[-1], flush=True)

@@ -39,6 +39,13 @@ def masks_from_folder(folder: Path, n: int, h: int, w: int) -> Tensor:
 STANDARD = ("core.masked_l1", "core.psnr", "core.ssim")
 
 
+def fixed_masks(dataset, generator: Any, n: int, height: int, width: int, seed: int) -> Tensor:
+    """The evaluation masks of the first n images: the data set's own when its items carry one, else a seeded draw."""
+    if n and "mask" in dataset[0]:
+        return torch.stack([dataset[i]["mask"] for i in range(n)])
+    return generator(n, height, width, torch.Generator().manual_seed(seed))
+
+
 def build_metrics(names: Sequence[str] = STANDARD, options: dict[str, dict] | None = None) -> dict[str, Metric]:
     """Registered metrics by name (shell wildcards allowed), each built from `options[name]` or its defaults."""
     from . import plugins

@@ -34,14 +34,3 @@ def ssim(pred: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
         return full.flatten(1).mean(1)
     return _hole_mean(full, mask)
 
-
-def image_metrics(pred01: Tensor, target01: Tensor, mask: Tensor) -> dict[str, Tensor]:
-    """The standard set for a composited output: per-image values, keys `<metric>` and `<metric>_hole`."""
-    return {
-        "l1": l1(pred01, target01),
-        "l1_hole": l1(pred01, target01, mask),
-        "psnr": psnr(pred01, target01),
-        "psnr_hole": psnr(pred01, target01, mask),
-        "ssim": ssim(pred01, target01),
-        "ssim_hole": ssim(pred01, target01, mask),
-    }

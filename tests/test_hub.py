@@ -58,6 +58,17 @@ def run(code: str, hub, tmp_path, offline: bool = False, token: str | None = TOK
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def load_message(ref: str) -> str:
+    """Client code for run(): try to load `ref`, keep the error message ("loaded" if it loads)."""
+    return f"""
+        try:
+            load({ref!r})
+            result["msg"] = "loaded"
+        except InpaintzooError as exc:
+            result["msg"] = str(exc)
+    """
+
+
 def test_push_load_revisions_and_offline_cache(hub, models, tmp_path):
     a, b = models
     res = run(f"""
@@ -91,13 +102,7 @@ def test_private_repo_refuses_a_wrong_token(hub, models, tmp_path):
     assert res["owner"]
     # another machine (empty cache) with a wrong token, or none
     for token in ("hf_wrong", None):
-        res = run("""
-            try:
-                load("hf-hub:alice/secret")
-                result["msg"] = "loaded"
-            except InpaintzooError as exc:
-                result["msg"] = str(exc)
-        """, hub, tmp_path / f"other-{token}", token=token)
+        res = run(load_message("hf-hub:alice/secret"), hub, tmp_path / f"other-{token}", token=token)
         assert "not found, or private and the token does not grant access" in res["msg"]
 
 
@@ -105,13 +110,7 @@ def test_pickle_only_repo_is_refused(hub, models, tmp_path):
     hub.store.repos["alice/pickled"] = {"private": False, "owner": "alice", "branches": {"main": "c0"},
                                         "commits": {"c0": {"config.json": (models[0] / "config.json").read_bytes(),
                                                            "pytorch_model.bin": b"\x80\x04pickle"}}}
-    res = run("""
-        try:
-            load("hf-hub:alice/pickled")
-            result["msg"] = "loaded"
-        except InpaintzooError as exc:
-            result["msg"] = str(exc)
-    """, hub, tmp_path)
+    res = run(load_message("hf-hub:alice/pickled"), hub, tmp_path)
     assert "pytorch_model.bin" in res["msg"] and "pickle weights are never loaded" in res["msg"]
 
 

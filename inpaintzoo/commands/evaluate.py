@@ -36,7 +36,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
     from .. import plugins
     from ..artifact import versions_for
     from ..errors import InputError
-    from ..evaluation import STANDARD, build_metrics, evaluate_model, masks_from_folder
+    from ..evaluation import STANDARD, build_metrics, evaluate_model, fixed_masks, masks_from_folder
     from ..loader import load
     from ..train.data import build_dataset
     from .masks import mask_generator
@@ -53,7 +53,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
     if a.masks == "dataset":
         if "mask" not in ds[0]:
             raise InputError("--masks dataset: this data set has no masks of its own; set [data.dataset] mask_root or choose a preset")
-        masks = torch.stack([ds[i]["mask"] for i in range(n)])
+        masks = fixed_masks(ds, None, n, h, w, a.seed)
     elif Path(a.masks).is_dir():
         masks = masks_from_folder(Path(a.masks), n, h, w)
     elif Path(a.masks).exists():

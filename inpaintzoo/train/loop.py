@@ -24,7 +24,7 @@ from .. import plugins
 from ..artifact import atomic_dir, save_model, weight_mismatch
 from ..build import build_model
 from ..errors import InpaintzooError
-from ..metrics import image_metrics
+from ..evaluation import evaluate_model, fixed_masks
 from ..model import InpaintModel
 from ..spec import ModelSpec, OptimizerSpec, TrainSpec
 from . import checkpoint as ckpt
@@ -263,8 +263,7 @@ class Trainer:
         model = self.ema.module if self.ema is not None else self.model
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.t.seed + 7)
-            metrics = evaluate(model, self.val_set, self.eval_masks, self.t.batch_size, self.t.eval_batches,
-                               seed=self.t.seed + 2, device=self.device)
+            metrics = evaluate(model, self.val_set, self.eval_masks, self.t.batch_size, self.t.eval_batches, seed=self.t.seed + 2)
             if self.rank == 0:
                 write_sample_grid(model, self.val_set, self.eval_masks, self.run / "samples" / f"step-{self.step:08d}.png",
                                   seed=self.t.seed + 2, device=self.device)
@@ -363,27 +362,11 @@ class Trainer:
 
 
 @torch.no_grad()
-def evaluate(model: InpaintModel, dataset, masks, batch_size: int, batches: int, seed: int, device: Any = "cpu") -> dict[str, float]:
-    """Mean metrics of the composited output on the first `batches` batches, with a fixed seeded mask set."""
-    from ..contract import denormalize
-
-    model.eval()
-    g = torch.Generator().manual_seed(seed)
-    sums: dict[str, float] = {}
-    counts: dict[str, int] = {}
+def evaluate(model: InpaintModel, dataset, masks, batch_size: int, batches: int, seed: int) -> dict[str, float]:
+    """Mean standard metrics of the composited output on the first `batches` batches, with a fixed mask set."""
     n = min(len(dataset), batch_size * batches)
-    for start in range(0, n, batch_size):
-        batch = collate([dataset[i] for i in range(start, min(n, start + batch_size))])
-        image = batch["image"].to(device)
-        h, w = image.shape[-2:]
-        mask = (batch["mask"] if "mask" in batch else masks(image.shape[0], h, w, g)).to(device)
-        _, pred, _, _ = model.run(image, mask)
-        out01 = torch.where(mask.bool(), denormalize(pred, model.contract).clamp(0, 1), image)
-        for k, v in image_metrics(out01, image, mask).items():
-            v = v[torch.isfinite(v)]  # hole metrics are undefined for images without a hole
-            sums[k] = sums.get(k, 0.0) + float(v.sum())
-            counts[k] = counts.get(k, 0) + v.numel()
-    return {k: sums[k] / counts[k] for k in sums if counts[k]}
+    h, w = dataset[0]["image"].shape[-2:]
+    return evaluate_model(model, dataset, fixed_masks(dataset, masks, n, h, w, seed), batch_size)["metrics"]
 
 
 @torch.no_grad()
@@ -395,7 +378,7 @@ def write_sample_grid(model: InpaintModel, dataset, masks, path: Path, seed: int
 
     n = min(n, len(dataset))
     image = collate([dataset[i] for i in range(n)])["image"].to(device)
-    mask = masks(n, image.shape[-2], image.shape[-1], torch.Generator().manual_seed(seed)).to(device)
+    mask = fixed_masks(dataset, masks, n, image.shape[-2], image.shape[-1], seed).to(device)
     _, pred, _, _ = model.run(image, mask)
     out = torch.where(mask.bool(), denormalize(pred, model.contract).clamp(0, 1), image)
     shown = image * (1 - mask) + mask * torch.tensor([1.0, 1.0, 1.0, 1.0][: image.shape[1]], device=device).view(1, -1, 1, 1)
