@@ -25,7 +25,7 @@ from torch import Tensor
 
 from inpaintzoo.interfaces import ComponentConfig, ImageDataset
 
-from .raster import Canvas
+from .raster import Canvas, SquareSize
 
 CONCEPTS = ["gender", "smile", "eyes_open", "mouth_open"]
 TRUE_EDGES = [("gender", "smile"), ("smile", "eyes_open"), ("smile", "mouth_open")]
@@ -111,7 +111,7 @@ class FacesConfig(ComponentConfig):
     root: str = Field("", description="unused: faces are drawn, not read")
     split: Literal["train", "val", "test", "all"] = "train"
     size: int = Field(20000, ge=1, description="number of faces in the split")
-    image_size: tuple[int, int] = Field((64, 64), description="square render size (64 and up)")
+    image_size: SquareSize = Field((64, 64), description="square render size (64 and up)")
     seed: int = 0
 
 
@@ -120,11 +120,6 @@ class ConceptFaces(ImageDataset):
 
     Config = FacesConfig
     label_names = CONCEPTS
-
-    def __init__(self, cfg: FacesConfig):
-        super().__init__(cfg)
-        if cfg.image_size[0] != cfg.image_size[1]:
-            raise ValueError("concept faces are square: image_size must be [n, n]")
 
     def __len__(self) -> int:
         return self.cfg.size

@@ -21,7 +21,7 @@ from torch import Tensor
 
 from inpaintzoo.interfaces import ComponentConfig, ImageDataset
 
-from .raster import Canvas
+from .raster import Canvas, SquareSize
 
 CONCEPTS = ["pendulum", "light", "shadow_length", "shadow_position"]
 #: ground-truth graph: pendulum → both shadow concepts, light → both shadow concepts
@@ -109,7 +109,7 @@ def latent_of(concept: int, value: float) -> float:
 class PendulumConfig(ComponentConfig):
     root: str = Field("", description="unused: scenes are rendered, not read")
     split: Literal["train", "val", "test", "all"] = Field("train", description="'val' is the reference's test split")
-    image_size: tuple[int, int] = Field((96, 96), description="square render size (reference: 96×96)")
+    image_size: SquareSize = Field((96, 96), description="square render size (reference: 96×96)")
     channels: Literal[3, 4] = Field(4, description="4 = the reference's RGBA (alpha 1), 3 = RGB")
     limit: int | None = Field(None, ge=1, description="use only the first N scenes of the split")
 
@@ -122,8 +122,6 @@ class Pendulum(ImageDataset):
 
     def __init__(self, cfg: PendulumConfig):
         super().__init__(cfg)
-        if cfg.image_size[0] != cfg.image_size[1]:
-            raise ValueError("pendulum scenes are square: image_size must be [n, n]")
         split = "test" if cfg.split == "val" else cfg.split
         self.items = [(i, j) for i, j, s in grid() if split == "all" or s == split]
         if cfg.limit:

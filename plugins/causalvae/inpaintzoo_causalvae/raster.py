@@ -1,10 +1,23 @@
 """A small anti-aliased rasteriser (4× supersampling) for matplotlib-like scenes in data coordinates."""
 from __future__ import annotations
 
+from typing import Annotated
+
 import torch
+from pydantic import AfterValidator
 from torch import Tensor
 
 SS = 4  # supersampling factor
+
+
+def _square(size: tuple[int, int]) -> tuple[int, int]:
+    if size[0] != size[1]:
+        raise ValueError("scenes are rendered square: height and width must be equal")
+    return size
+
+
+#: A render size for a spec: checked square when the spec is validated, so the error names the key.
+SquareSize = Annotated[tuple[int, int], AfterValidator(_square)]
 
 
 class Canvas:
