@@ -2,6 +2,7 @@
 import math
 
 import pytest
+import numpy as np
 import torch
 
 from inpaintzoo import create_model
@@ -76,15 +77,15 @@ def test_pendulum_grid_split_and_labels():
 
 def test_renderer_is_deterministic_and_drawn_where_expected():
     a, b = render(Scene.factual(0, 80)), render(Scene.factual(0, 80))
-    assert torch.equal(a, b)
-    assert float(a.min()) < 0.1  # black rod and shadow
+    assert a.dtype == np.uint8 and a.shape == (96, 96, 3) and np.array_equal(a, b)
+    assert a.min() == 0  # black rod and shadow
     # the counterfactual: do(light) moves the shadow, do(shadow_length) leaves pendulum and light alone
     s = Scene.factual(0, 80)
     cf = s.intervene({"light": 120})
     assert cf.pendulum == 0 and cf.shadow_position != s.shadow_position
     only = s.intervene({"shadow_length": 10.0})
     assert (only.pendulum, only.light, only.shadow_position) == (s.pendulum, s.light, s.shadow_position)
-    assert not torch.equal(render(only), render(s))
+    assert not np.array_equal(render(only), render(s))
 
 
 def _layer(graph="given"):
@@ -174,3 +175,34 @@ def test_a_non_square_render_size_is_a_spec_error_naming_the_key(zoo, tmp_path, 
     err = capsys.readouterr().err
     assert "data.dataset.image_size: scenes are rendered square" in err and "Traceback" not in err
     assert not (tmp_path / "m").exists()
+
+
+def test_bernoulli_release_scale_is_the_per_image_sum_over_c_times_h():
+    """The release sums BCE over the width only, then averages: Σ BCE / (N·C·H); ours sums per image: Σ BCE / N."""
+    from inpaintzoo.testing import dummy_loss_context
+    from inpaintzoo_causalvae.losses import BernoulliNLL
+
+    g = torch.Generator().manual_seed(0)
+    ctx = dummy_loss_context(2, channels=4, size=6)
+    ctx.raw = torch.randn(2, 4, 6, 5, generator=g)
+    ctx.target = torch.rand(2, 4, 6, 5, generator=g)
+    p = torch.sigmoid(ctx.raw)
+    bce = -(ctx.target * torch.log(p) + (1 - ctx.target) * torch.log(1 - p))  # closed form
+    full = BernoulliNLL(BernoulliNLL.Config())(ctx)
+    release = BernoulliNLL(BernoulliNLL.Config(scale="release"))(ctx)
+    assert float(full) == pytest.approx(float(bce.sum() / 2), rel=1e-5)
+    assert float(release) == pytest.approx(float(bce.sum() / (2 * 4 * 6)), rel=1e-5)
+    assert float(full / release) == pytest.approx(4 * 6, rel=1e-5)  # 1/(C·H): 384 at the release's 4×96×96
+
+
+def test_release_switches_free_diagonal_and_unscaled_attention():
+    zero = CausalLayer(CausalLayer.Config(in_features=8))
+    free = CausalLayer(CausalLayer.Config(in_features=8, diagonal="free", attention_init_std=1.0))
+    for layer in (zero, free):
+        out = layer([torch.randn(4, 8)], torch.rand(4, 4) * 10)
+        (out.h.pow(2).sum() + out.extras["label_pred"].pow(2).sum()).backward()
+    assert torch.equal(torch.diagonal(zero.A), torch.zeros(4)) and torch.diagonal(zero.A_param.grad).abs().sum() == 0
+    assert torch.diagonal(free.A_param.grad).abs().sum() > 0  # the release's diagonal is learnt
+    torch.manual_seed(0)
+    stds = [float(CausalLayer(CausalLayer.Config(in_features=8, attention_init_std=s)).M.std()) for s in (0.1, 1.0) for _ in range(20)]
+    assert np.mean(stds[:20]) == pytest.approx(0.1, rel=0.25) and np.mean(stds[20:]) == pytest.approx(1.0, rel=0.25)

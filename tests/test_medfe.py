@@ -8,7 +8,7 @@ from inpaintzoo_medfe.equalizer import Equalizer, gaussian_weights, range_term
 from inpaintzoo_medfe.losses import ralsgan
 from inpaintzoo_medfe.networks import MEDFEDecoder, MEDFEEncoder
 from inpaintzoo_medfe.pconv import PartialConv2d
-from inpaintzoo_medfe.rtv import rtv_smooth, total_variation
+from inpaintzoo_medfe.rtv import _gauss, apply_system, rtv_smooth, solve, texture_weights, total_variation
 
 
 def test_encoder_and_decoder_shapes_at_every_scale():
@@ -71,6 +71,58 @@ def test_range_term_on_a_constant_map_is_the_map_inside():
     assert torch.allclose(range_term(f)[..., 1:4, 1:4], f[..., 1:4, 1:4])
 
 
+def test_range_term_border_pads_after_the_sigmoid():
+    """A corner of a constant map c has 4 on-image neighbours (incl. itself) with similarity σ(c)² and 5 off-image
+    ones with similarity 0 (σ(f) zero-padded, as the release) and value 0: out = 4c·e^{σ²} / (4e^{σ²} + 5)."""
+    c = 0.7
+    f = torch.full((1, 3, 4, 4), c)
+    s2 = torch.sigmoid(torch.tensor(c)) ** 2
+    corner = 4 * c * torch.exp(s2) / (4 * torch.exp(s2) + 5)
+    edge = 6 * c * torch.exp(s2) / (6 * torch.exp(s2) + 3)
+    out = range_term(f)
+    assert out[0, 0, 0, 0].item() == pytest.approx(corner.item(), rel=1e-6)
+    assert out[0, 0, 0, 2].item() == pytest.approx(edge.item(), rel=1e-6)
+
+
+def _dense_system(wx: torch.Tensor, wy: torch.Tensor) -> torch.Tensor:
+    """I + L_w written out pixel by pixel from tsmooth's definition (right and lower neighbour weights)."""
+    h, w = wx.shape
+    A = torch.eye(h * w, dtype=torch.float64)
+    for r in range(h):
+        for c in range(w):
+            p = r * w + c
+            for (rr, cc), wgt in (((r, c + 1), wx[r, c]), ((r + 1, c), wy[r, c])):
+                if rr < h and cc < w:
+                    q = rr * w + cc
+                    A[p, q] -= wgt
+                    A[q, p] -= wgt
+                    A[p, p] += wgt
+                    A[q, q] += wgt
+    return A
+
+
+def test_rtv_solve_is_exact_on_a_tiny_system():
+    g = torch.Generator().manual_seed(1)
+    b = torch.rand(1, 3, 5, 6, generator=g, dtype=torch.float64)
+    wx, wy = texture_weights(b, 3.0, 1e-3)
+    wx, wy = 0.0075 * wx, 0.0075 * wy  # λ/2 of MEDFE's λ = 0.015: weights reach the thousands on flat parts
+    x = solve(b, wx, wy)
+    A = _dense_system(wx[0, 0], wy[0, 0])
+    exact = torch.linalg.solve(A, b[0].reshape(3, -1).T).T.reshape(1, 3, 5, 6)
+    assert torch.allclose(x, exact, atol=1e-9)
+    assert torch.allclose(apply_system(x, wx, wy), b, atol=1e-9)
+
+
+def test_rtv_gaussian_zero_pads_like_matlab_conv2_same():
+    x = torch.zeros(1, 1, 1, 9, dtype=torch.float64)
+    x[..., 0] = 1.0  # an impulse at the border: zero padding keeps only the kernel's inner half
+    y = _gauss(x, 1.0)  # k = 5: weights exp(-t²/2)/Σ, t = -2..2
+    k = torch.exp(-torch.arange(-2, 3, dtype=torch.float64) ** 2 / 2)
+    k = k / k.sum()
+    assert torch.allclose(y[0, 0, 0, :3], k[2:] * k[2])  # column pass keeps the centre tap only (one row)
+    assert float(y.sum()) == pytest.approx(float(k[2:].sum() * k[2]))  # mass lost past the border: not replicated
+
+
 def test_rtv_is_smoother_and_keeps_a_strong_edge():
     g = torch.Generator().manual_seed(0)
     x = torch.zeros(1, 3, 48, 48)
@@ -111,3 +163,34 @@ def test_vgg_weights_offline_error_names_the_key(capsys, tmp_path):
     assert main(["build", "medfe-celeba256", "--out", str(tmp_path / "m")]) == 2
     err = capsys.readouterr().err
     assert "losses.perceptual ('medfe.perceptual'): VGG16 weights could not be loaded" in err and "weights = 'random'" in err
+
+
+def test_release_partial_conv_divides_by_the_stored_mask_kernel_response():
+    """What the release computed: an all-valid mask and W·X / conv(1, K_mask), K_mask its (random) stored kernel."""
+    torch.manual_seed(0)
+    conv = PartialConv2d(4, 2, 3, padding=1, bias=False, release=True)
+    x = torch.randn(1, 4, 6, 6)
+    hole = torch.zeros(1, 4, 6, 6)
+    hole[..., 2:4, 2:4] = 1
+    out, new = conv(x, 1 - hole)  # the hole is ignored, as in the release
+    d = F.conv2d(torch.ones(1, 4, 6, 6), conv.mask_weight, padding=1)
+    assert torch.allclose(out, F.conv2d(x, conv.weight, padding=1) / d, atol=1e-5)
+    assert torch.equal(new, torch.ones_like(new))
+    assert "mask_weight" in conv.state_dict()  # converted checkpoints fill it
+
+
+def test_release_initialisation():
+    enc = MEDFEEncoder(MEDFEEncoder.Config(ngf=16))
+    w = torch.cat([m.weight.flatten() for m in enc.modules() if isinstance(m, torch.nn.Conv2d)])
+    assert float(w.std()) == pytest.approx(0.02, rel=0.05) and float(w.mean()) == pytest.approx(0.0, abs=1e-3)
+    assert all(float(m.bias.abs().max()) == 0 for m in enc.modules() if isinstance(m, torch.nn.Conv2d) and m.bias is not None)
+    default = MEDFEEncoder(MEDFEEncoder.Config(ngf=16, init="pytorch")).e1[0].weight
+    assert float(default.std()) > 0.04  # PyTorch's kaiming-uniform default: 1/√(3·96) ≈ 0.059 for E1's fan-in of 96
+
+
+def test_decoder_does_not_modify_its_inputs():
+    """The release's decoder ReLU is not in place; an in-place one changed the equalizer's skips (latent.h)."""
+    skips = [torch.randn(1, c, s, s) for c, s in zip([4, 8, 16, 32, 32, 32], [128, 64, 32, 16, 8, 4])]
+    before = [t.clone() for t in skips]
+    MEDFEDecoder(MEDFEDecoder.Config(ngf=4))(skips[-1], skips)
+    assert all(torch.equal(a, b) for a, b in zip(skips, before))

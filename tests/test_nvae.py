@@ -27,8 +27,8 @@ def n_params(m):
         (ResidualCell, dict(in_channels=16, out_channels=32, stride=2, weight_norm=False), (2, 16, 8, 8), (2, 32, 4, 4), 14820),
         # BN 32 + 1×1 16→96 1536 + BN 192 + dw5×5 2400 + BN 192 + 1×1 96→16 1536 + BN 32 + SE 148
         (MBConvCell, dict(in_channels=16, out_channels=16, stride=1), (2, 16, 8, 8), (2, 16, 8, 8), 6068),
-        # up: skip 1×1 32→16 528 + BN 64 + 6144 + BN 384 + dw 4800 + BN 384 + 3072 + BN 32 + SE 148
-        (MBConvCell, dict(in_channels=32, out_channels=16, stride=-1), (2, 32, 4, 4), (2, 16, 8, 8), 15556),
+        # up: skip 1×1 32→16 without bias (the release's) 512 + BN 64 + 6144 + BN 384 + dw 4800 + BN 384 + 3072 + BN 32 + SE 148
+        (MBConvCell, dict(in_channels=32, out_channels=16, stride=-1), (2, 32, 4, 4), (2, 16, 8, 8), 15540),
     ],
 )
 def test_cell_shapes_and_parameter_counts(cls, kw, in_shape, out_shape, params):
@@ -85,15 +85,48 @@ def test_power_iteration_matches_matrix_norm():
     torch.manual_seed(0)
     reg = SpectralRegularizer(SpectralRegularizer.Config()).train()
     w = {"a": torch.randn(8, 4, 3, 3), "b": torch.randn(8, 4, 3, 3), "c": torch.randn(16, 8, 1, 1)}
+    group = lambda w: [("8x4x3x3:a", [w["a"], w["b"]]), ("16x8x1x1:c", [w["c"]])]  # noqa: E731
     exact = sum(torch.linalg.matrix_norm(t.reshape(t.shape[0], -1), ord=2) for t in w.values())
-    first = reg.sigma(w)
+    first = reg.sigma(group(w))
     assert first == pytest.approx(float(exact), rel=1e-3)
     # persistent vectors: later steps need only 4 iterations to stay close as weights drift
     w2 = {k: v + 0.01 * torch.randn_like(v) for k, v in w.items()}
     exact2 = sum(torch.linalg.matrix_norm(t.reshape(t.shape[0], -1), ord=2) for t in w2.values())
-    assert reg.sigma(w2) == pytest.approx(float(exact2), rel=1e-3)
+    assert reg.sigma(group(w2)) == pytest.approx(float(exact2), rel=1e-3)
     assert len(reg.train_state()) == 4  # u, v for the two weight shapes
-    assert reg.eval().sigma(w2) == pytest.approx(float(exact2), rel=1e-5)
+    assert reg.eval().sigma(group(w2)) == pytest.approx(float(exact2), rel=1e-5)
+
+
+def test_spectral_regulariser_leaves_out_se_convs_like_the_release():
+    """The release's SE is nn.Linear and unregularised; timm's 1×1-conv SE is left out unless include_se."""
+    from timm.layers import SEModule
+
+    model = torch.nn.Sequential(ResidualCell(ResidualCell.Config(in_channels=16, out_channels=32, stride=2)),
+                                MBConvCell(MBConvCell.Config(in_channels=32, out_channels=32, stride=1)))
+    all_convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    se_convs = [c for se in model.modules() if isinstance(se, SEModule) for c in se.modules() if isinstance(c, torch.nn.Conv2d)]
+    assert len(se_convs) == 4
+    reg = SpectralRegularizer(SpectralRegularizer.Config())
+    groups, bns = reg.layers(model)
+    chosen = [m for _, ms in groups for m in ms]
+    assert len(chosen) == len(all_convs) - 4 and not set(map(id, se_convs)) & set(map(id, chosen))
+    assert reg.layers(model)[0] is groups  # worked out once per model, not every step
+    assert len(bns) == 6  # 2 in the residual cell, 4 in the inverted residual
+    with_se = SpectralRegularizer(SpectralRegularizer.Config(include_se=True)).layers(model)[0]
+    assert sum(len(ms) for _, ms in with_se) == len(all_convs)
+
+
+def test_up_cells_follow_the_release():
+    """Residual up cell: BN → Swish → upsample → conv (release order); skip 1×1 conv has no bias; head is weight-normed."""
+    from inpaintzoo_nvae.hierarchy import HierarchicalDecoder
+
+    cell = ResidualCell(ResidualCell.Config(in_channels=16, out_channels=8, stride=-1))
+    kinds = [type(m).__name__ for m in cell.ops]
+    assert kinds[:3] == ["BatchNorm2d", "SiLU", "UpsamplingNearest2d"]  # timm's swish is SiLU
+    assert cell.ops[0].num_features == 16  # BN runs at the input resolution: a quarter of the work
+    assert cell.skip.conv.bias is None
+    head = HierarchicalDecoder(HierarchicalDecoder.Config(channels=8)).head.net[1]
+    assert hasattr(head, "parametrizations") and head.bias is not None
 
 
 def test_mixture_mean_and_likelihood():

@@ -6,14 +6,19 @@ that produces the code, which ends with Tanh.
 - `cae.texture`: 3 downs → a [256, 32, 32] code at 256² input.
 - `cae.structure`: 5 downs to an 8×8 bottleneck, then 2 ConvT 3×3 s2 ups back to a [256, 32, 32] Tanh code.
 `cae.decoder`: ConvT 3×3 s2 (output_padding 1) → BN → LeakyReLU per up, then ReflectionPad → Conv3×3 → Tanh.
+As the release (pix2pix with BatchNorm, so `use_bias` is false), no conv has a bias except the decoder's
+output conv, and weights start at N(0, 0.02), BN γ at N(1, 0.02) (`init = "pytorch"` keeps the defaults).
 Pre-train a pair as an ordinary inpaintzoo model (prior `core.identity`, `core.l1` ×10, masks `core.none`).
 """
 from __future__ import annotations
+
+from typing import Literal
 
 import torch
 from pydantic import Field
 from torch import Tensor, nn
 
+from inpaintzoo.components.init import release_init
 from inpaintzoo.interfaces import ComponentConfig, Decoder, Encoder
 
 
@@ -22,12 +27,12 @@ def _chans(ngf: int, cap: int, n: int) -> list[int]:
 
 
 def _down(cin: int, cout: int, last: bool) -> nn.Sequential:
-    conv = nn.Conv2d(cin, cout, 3, 2, 1)
+    conv = nn.Conv2d(cin, cout, 3, 2, 1, bias=False)
     return nn.Sequential(conv, nn.Tanh()) if last else nn.Sequential(conv, nn.BatchNorm2d(cout), nn.LeakyReLU(0.2, True))
 
 
 def _up(cin: int, cout: int, last: bool) -> nn.Sequential:
-    conv = nn.ConvTranspose2d(cin, cout, 3, 2, 1, output_padding=1)
+    conv = nn.ConvTranspose2d(cin, cout, 3, 2, 1, output_padding=1, bias=False)
     return nn.Sequential(conv, nn.Tanh()) if last else nn.Sequential(conv, nn.BatchNorm2d(cout), nn.LeakyReLU(0.2, True))
 
 
@@ -37,13 +42,14 @@ class CAEConfig(ComponentConfig):
     max_channels: int = Field(32, ge=1, description="paper: 256 (the code's channels)")
     n_down: int = Field(3, ge=1)
     n_up: int = Field(0, ge=0, description="ConvT ups after the bottleneck, before the code")
+    init: Literal["release", "pytorch"] = Field("release", description="'release': N(0, 0.02) weights, BN γ N(1, 0.02)")
 
 
 class _CAEEncoder(Encoder):
     def __init__(self, cfg: CAEConfig):
         super().__init__(cfg)
         ch = _chans(cfg.ngf, cfg.max_channels, cfg.n_down)
-        layers: list[nn.Module] = [nn.ReflectionPad2d(1), nn.Conv2d(cfg.in_channels, ch[0], 3),
+        layers: list[nn.Module] = [nn.ReflectionPad2d(1), nn.Conv2d(cfg.in_channels, ch[0], 3, bias=False),
                                    nn.BatchNorm2d(ch[0]), nn.LeakyReLU(0.2, True)]
         for i in range(cfg.n_down):
             layers.append(_down(ch[i], ch[i + 1], last=(cfg.n_up == 0 and i == cfg.n_down - 1)))
@@ -51,6 +57,8 @@ class _CAEEncoder(Encoder):
         for i in range(cfg.n_up):
             layers.append(_up(c, c, last=(i == cfg.n_up - 1)))
         self.net = nn.Sequential(*layers)
+        if cfg.init == "release":
+            release_init(self)
 
     def forward(self, x: Tensor, mask: Tensor) -> list[Tensor]:
         return [self.net(x)]
@@ -86,6 +94,7 @@ class CAEDecoderConfig(ComponentConfig):
     ngf: int = Field(8, ge=1)
     max_channels: int = Field(32, ge=1)
     n_up: int = Field(3, ge=1, description="ups from the code back to full size")
+    init: Literal["release", "pytorch"] = Field("release", description="'release': N(0, 0.02) weights, BN γ N(1, 0.02)")
 
 
 class CAEDecoder(Decoder):
@@ -97,8 +106,10 @@ class CAEDecoder(Decoder):
         super().__init__(cfg)
         ch = _chans(cfg.ngf, cfg.max_channels, cfg.n_up)[::-1]
         layers: list[nn.Module] = [_up(ch[i], ch[i + 1], last=False) for i in range(cfg.n_up)]
-        layers += [nn.ReflectionPad2d(1), nn.Conv2d(ch[-1], cfg.out_channels, 3), nn.Tanh()]
+        layers += [nn.ReflectionPad2d(1), nn.Conv2d(ch[-1], cfg.out_channels, 3), nn.Tanh()]  # the one conv with a bias
         self.net = nn.Sequential(*layers)
+        if cfg.init == "release":
+            release_init(self)
 
     def forward(self, h: Tensor, skips: list[Tensor] | None = None) -> Tensor:
         return self.net(h)

@@ -29,6 +29,10 @@ class CausalConfig(ComponentConfig):
     graph: Literal["learned", "given", "masked"] = "learned"
     edges: list[tuple[str, str]] = Field([], description="[cause, effect] pairs: the given graph, or the allowed edges when masked")
     init: Literal["zero", "reference"] = Field("zero", description="learned A starts at zero, or at the reference's preset (A[0,1:]=A[1,2:]=1)")
+    diagonal: Literal["zero", "free"] = Field(
+        "zero", description="A's diagonal: held at zero (a DAG has no self-loops), or 'free' as in the release, where it is "
+                            "a learnable parameter that h(A) penalises")
+    attention_init_std: float = Field(0.1, ge=0, description="M (attention bilinear form) starts at N(0, std²); release: 1.0")
     label_scale: list[tuple[float, float]] = Field(
         [(0.0, 44.0), (100.0, 40.0), (6.5, 3.5), (10.0, 5.0)], description="(s0, s1) per concept: λ(u) = (u − s0)/s1 (pendulum defaults)")
     hidden: int = Field(32, ge=1, description="width of each per-concept g_i")
@@ -79,7 +83,7 @@ class CausalLayer(LatentPrior):
         K, d = len(cfg.concepts), cfg.dims_per_concept
         self.K, self.d = K, d
         self.to_eps = nn.Linear(cfg.in_features, 2 * K * d)  # mean and (discarded) variance, as the reference
-        allowed = torch.ones(K, K) - torch.eye(K)
+        allowed = torch.ones(K, K) - (torch.eye(K) if cfg.diagonal == "zero" else 0)
         if cfg.graph != "learned":
             allowed = edges_to_matrix(cfg.edges, cfg.concepts)
         self.register_buffer("allowed", allowed)
@@ -92,7 +96,7 @@ class CausalLayer(LatentPrior):
         self.A_param = nn.Parameter(init, requires_grad=cfg.graph != "given")
         self.mix = PerConcept(K, d, d, cfg.hidden)
         self.label_mix = PerConcept(K, 1, 1, cfg.hidden)
-        self.M = nn.Parameter(torch.randn(d, d) * 0.1)  # attention bilinear form (reference: learned 4×4)
+        self.M = nn.Parameter(torch.randn(d, d) * cfg.attention_init_std)  # attention bilinear form (release: N(0, 1))
         self.register_buffer("scale", torch.tensor(cfg.label_scale, dtype=torch.float32))
 
     @property

@@ -1,6 +1,8 @@
 """CausalVAE's objective, each term a weighted loss in the spec (defaults: the reference's weights)."""
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 import torch.nn.functional as F
 from pydantic import Field
@@ -114,16 +116,26 @@ class DagPenalty(Loss):
 
 
 class BernoulliConfig(ComponentConfig):
-    pass
+    scale: Literal["pixel_sum", "release"] = Field(
+        "pixel_sum", description="'pixel_sum': −log p(x) summed over every pixel and channel (nats per image); 'release': "
+                                 "the released code's value, BCE summed over the image width only and averaged over the "
+                                 "rest, i.e. the per-image sum ÷ (C·H) (1/384 at 4×96×96)")
 
 
 class BernoulliNLL(Loss):
-    """−log p(x) for a Bernoulli decoder: BCE with logits summed over pixels, batch mean (target in [0, 1])."""
+    """−log p(x) for a Bernoulli decoder: BCE with logits summed over pixels, batch mean (target in [0, 1]).
+
+    The release sums over the last axis only and then takes the mean, which scales reconstruction by 1/(C·H)
+    against the label and KL terms; `scale = "release"` reproduces that balance (seed-systems §3.3).
+    """
 
     Config = BernoulliConfig
 
     def forward(self, ctx: LossContext) -> Tensor:
-        return F.binary_cross_entropy_with_logits(ctx.raw, ctx.target.clamp(0, 1), reduction="none").flatten(1).sum(1).mean()
+        bce = F.binary_cross_entropy_with_logits(ctx.raw, ctx.target.clamp(0, 1), reduction="none")
+        if self.cfg.scale == "release":
+            return bce.sum(-1).mean()
+        return bce.flatten(1).sum(1).mean()
 
 
 def _causal_ctx(batch_size: int) -> LossContext:

@@ -1,11 +1,14 @@
 """MEDFE's two PatchGANs: a global one on the whole image and a local one on a random crop."""
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from pydantic import Field
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from inpaintzoo.components.init import release_init
 from inpaintzoo.interfaces import ComponentConfig, Discriminator
 
 
@@ -25,6 +28,8 @@ class PatchGANConfig(ComponentConfig):
     ndf: int = Field(8, ge=1, description="paper: 64 (3 → 64 → 128 → 256 → 512 → 1)")
     n_convs: int = Field(5, ge=2)
     local_size: int = Field(64, ge=8, description="side of the local discriminator's random crop")
+    init: Literal["release", "pytorch"] = Field("release", description="'release': the release's init_net (spectral-normed "
+                                                                       "weights keep PyTorch's defaults, biases 0)")
 
 
 class GlobalLocalPatchGAN(Discriminator):
@@ -36,6 +41,8 @@ class GlobalLocalPatchGAN(Discriminator):
         super().__init__(cfg)
         self.global_d = patchgan(cfg.in_channels, cfg.ndf, cfg.n_convs)
         self.local_d = patchgan(cfg.in_channels, cfg.ndf, cfg.n_convs)
+        if cfg.init == "release":
+            release_init(self)
 
     def sample_crop(self, h: int, w: int) -> tuple[int, int]:
         s = self.cfg.local_size

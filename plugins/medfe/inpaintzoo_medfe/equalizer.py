@@ -1,41 +1,51 @@
 """MEDFE's latent stage: texture/structure branches, multi-scale partial-conv filling, fusion, channel and
 spatial equalization, and redistribution of the equalized feature to all six decoder skips.
 
-Differences from the released code, all deliberate (seed-systems §1.3):
+Layers and parameters follow the release (`models/PCconv.py`): 1×1 and 4×4 convs without bias, each followed by
+a non-affine InstanceNorm, except the filling stacks' affine InstanceNorm and the SE block's biased convs;
+weights start at N(0, 0.02) as its `init_net` (`init = "pytorch"` keeps PyTorch's defaults).
+
+Differences from the released computation, deliberate and switchable (seed-systems §1.3):
 - the partial convolutions are real: the hole mask reaches the fusion scale (any hole pixel makes a cell a
-  hole) and shrinks layer by layer; the release's mask was always empty and its mask kernels random;
+  hole) and shrinks layer by layer; the release's mask was always empty and its mask kernels random
+  (`partial_conv = "release"` computes exactly what the release computed, for its weights);
 - the spatial equalization is computed for every sample of the batch (the release read sample 0 only,
   forcing batch size 1: MEDFE issues #6, #14, #34) and with the permute the release forgot
   (`faithful_scramble = true` restores its position/channel scramble, for loading its weights).
 """
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
 
+from inpaintzoo.components.init import release_init
 from inpaintzoo.interfaces import ComponentConfig, LatentOutput, LatentPrior
 
 from .networks import encoder_channels
 from .pconv import PartialConv2d
 
 
-def cna(cin: int, cout: int, k: int = 1, stride: int = 1, act: bool = True) -> nn.Sequential:
-    """Conv → InstanceNorm(affine) → LeakyReLU(0.2)."""
-    layers: list[nn.Module] = [nn.Conv2d(cin, cout, k, stride, padding=(k - 1) // 2 if stride == 1 else 1),
-                               nn.InstanceNorm2d(cout, affine=True)]
-    if act:
+def cna(cin: int, cout: int, k: int = 1, stride: int = 1, act: str | None = "lrelu") -> nn.Sequential:
+    """Conv (no bias) → InstanceNorm (not affine) → LeakyReLU(0.2) | Tanh | nothing: the release's ConvDown/ConvUp."""
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, k, stride, padding=(k - 1) // 2 if stride == 1 else 1, bias=False),
+                               nn.InstanceNorm2d(cout)]
+    if act == "lrelu":
         layers.append(nn.LeakyReLU(0.2))
+    elif act == "tanh":
+        layers.append(nn.Tanh())
     return nn.Sequential(*layers)
 
 
 class FillStack(nn.Module):
-    """Five partial-conv blocks (PConv → IN → LeakyReLU) of one kernel size; the mask shrinks as it goes."""
+    """Five partial-conv blocks (PConv → IN(affine) → LeakyReLU) of one kernel size; the mask shrinks as it goes."""
 
-    def __init__(self, c: int, k: int, n: int = 5):
+    def __init__(self, c: int, k: int, n: int = 5, release: bool = False):
         super().__init__()
-        self.convs = nn.ModuleList(PartialConv2d(c, c, k, padding=k // 2, bias=False) for _ in range(n))
+        self.convs = nn.ModuleList(PartialConv2d(c, c, k, padding=k // 2, bias=False, release=release) for _ in range(n))
         self.norms = nn.ModuleList(nn.InstanceNorm2d(c, affine=True) for _ in range(n))
         self.act = nn.LeakyReLU(0.2)
 
@@ -56,10 +66,16 @@ def gaussian_weights(h: int, w: int, sigma: float, device=None) -> Tensor:
 
 
 def range_term(f: Tensor) -> Tensor:
-    """3×3 similarity-weighted average: softmax over neighbours of mean_c(σ(f_p)·σ(f_q)), applied to f_q."""
+    """3×3 similarity-weighted average: softmax over neighbours of mean_c(σ(f_p)·σ(f_q)), applied to f_q.
+
+    As the release, σ(f) and f are each zero-padded: an off-image neighbour has similarity 0 (it still takes
+    part in the softmax) and value 0.
+    """
     n, c, h, w = f.shape
-    nb = F.unfold(f, 3, padding=1).view(n, c, 9, h * w)  # zero padding, pre-sigmoid
-    sim = (torch.sigmoid(f).view(n, c, 1, h * w) * torch.sigmoid(nb)).mean(1)  # n, 9, hw
+    sig = torch.sigmoid(f)
+    nb = F.unfold(f, 3, padding=1).view(n, c, 9, h * w)
+    nb_sig = F.unfold(sig, 3, padding=1).view(n, c, 9, h * w)  # padded after the sigmoid
+    sim = (sig.view(n, c, 1, h * w) * nb_sig).mean(1)  # n, 9, hw
     wgt = torch.softmax(sim, dim=1)
     return (nb * wgt.unsqueeze(1)).sum(2).view(n, c, h, w)
 
@@ -72,7 +88,11 @@ class EqualizerConfig(ComponentConfig):
     se_reduction: int = Field(16, ge=1)
     share_filling: bool = Field(True, description="the release shares one set of filling stacks between both branches")
     faithful_scramble: bool = Field(False, description="reproduce the release's missing permute (positions and channels scrambled)")
+    partial_conv: Literal["real", "release"] = Field(
+        "real", description="'real': partial convs see the hole and shrink it; 'release': what the release computed "
+                            "(all-valid mask, output divided by its stored random mask kernel's response)")
     cae_heads: bool = Field(False, description="MEDFE-CAE: branch outputs come from a 768→256 conv + IN + Tanh head (values in (−1, 1))")
+    init: Literal["release", "pytorch"] = Field("release", description="'release': N(0, 0.02) conv weights as init_net; 'pytorch': defaults")
 
 
 class Equalizer(LatentPrior):
@@ -91,20 +111,24 @@ class Equalizer(LatentPrior):
         self.st_up = cna(e[3], t, 1)  # shared for E4, E5, E6
         self.down = cna(3 * t, t, 1)  # shared: branch merge and after filling
         n_sets = 1 if cfg.share_filling else 2
-        self.fill = nn.ModuleList(nn.ModuleList(FillStack(t, k, cfg.fill_blocks) for k in cfg.kernels) for _ in range(n_sets))
+        release = cfg.partial_conv == "release"
+        self.fill = nn.ModuleList(nn.ModuleList(FillStack(t, k, cfg.fill_blocks, release) for k in cfg.kernels)
+                                  for _ in range(n_sets))
         self.fuse = cna(2 * t, fused, 1)
         r = max(1, fused // cfg.se_reduction)
-        self.se = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(fused, r, 1), nn.ReLU(True), nn.Conv2d(r, fused, 1), nn.Sigmoid())
+        self.se = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(fused, r, 1), nn.ReLU(), nn.Conv2d(r, fused, 1), nn.Sigmoid())
         self.spatial_out = cna(2 * fused, fused, 1)
         if cfg.cae_heads:
-            self.cae_head = nn.Sequential(nn.Conv2d(3 * t, t, 1), nn.InstanceNorm2d(t, affine=True), nn.Tanh())
+            self.cae_head = cna(3 * t, t, 1, act="tanh")
         self.to_e1 = cna(fused, e[0], 1)
         self.to_e2 = cna(fused, e[1], 1)
         self.to_e3 = cna(fused, e[2], 1)
-        self.to_e4 = cna(fused, e[3], 4, 2, act=False)
-        self.to_e5 = nn.Sequential(cna(fused, e[4], 4, 2), cna(e[4], e[4], 4, 2, act=False))
-        self.to_e6 = nn.Sequential(cna(fused, e[5], 4, 2), cna(e[5], e[5], 4, 2), cna(e[5], e[5], 4, 2, act=False))
+        self.to_e4 = cna(fused, e[3], 4, 2, act=None)
+        self.to_e5 = nn.Sequential(cna(fused, e[4], 4, 2), cna(e[4], e[4], 4, 2, act=None))
+        self.to_e6 = nn.Sequential(cna(fused, e[5], 4, 2), cna(e[5], e[5], 4, 2), cna(e[5], e[5], 4, 2, act=None))
         self._gauss: dict[tuple, Tensor] = {}
+        if cfg.init == "release":
+            release_init(self)
 
     def _fill(self, x: Tensor, valid: Tensor, branch: int) -> Tensor:
         stacks = self.fill[0 if self.cfg.share_filling else branch]

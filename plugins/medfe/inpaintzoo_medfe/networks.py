@@ -1,4 +1,7 @@
-"""MEDFE's encoder (E1–E6 + dilated residual middle) and decoder (D1–D6 with equalized skips)."""
+"""MEDFE's encoder (E1–E6 + dilated residual middle) and decoder (D1–D6 with equalized skips).
+
+Weights start at N(0, 0.02) as the release's `init_net` (`init = "pytorch"` keeps PyTorch's defaults).
+"""
 from __future__ import annotations
 
 from typing import Literal
@@ -7,6 +10,7 @@ import torch
 from pydantic import Field
 from torch import Tensor, nn
 
+from inpaintzoo.components.init import release_init
 from inpaintzoo.interfaces import ComponentConfig, Decoder, Encoder
 
 
@@ -39,6 +43,7 @@ class EncoderConfig(ComponentConfig):
     res_blocks: int = Field(4, ge=0)
     dilation: int = Field(2, ge=1, description="2 as in the runnable release (5 crashes at 256²)")
     res_padding: Literal["reflect", "zero"] = Field("reflect", description="'zero' for inputs too small to reflect at 1/64 scale")
+    init: Literal["release", "pytorch"] = Field("release", description="'release': N(0, 0.02) conv weights as init_net; 'pytorch': defaults")
 
 
 def encoder_channels(ngf: int) -> list[int]:
@@ -58,6 +63,8 @@ class MEDFEEncoder(Encoder):
         self.e2, self.e3, self.e4, self.e5 = (down(ch[i - 1], ch[i]) for i in range(1, 5))
         self.e6 = down(ch[4], ch[5], norm=False)
         self.middle = nn.Sequential(*[ResnetBlock(ch[5], cfg.dilation, cfg.res_padding) for _ in range(cfg.res_blocks)])
+        if cfg.init == "release":
+            release_init(self)
 
     def forward(self, x: Tensor, mask: Tensor) -> list[Tensor]:
         h = torch.cat([x, (1 - mask).expand_as(x)], dim=1)
@@ -75,11 +82,13 @@ class MEDFEEncoder(Encoder):
 class DecoderConfig(ComponentConfig):
     ngf: int = Field(8, ge=1)
     out_channels: int = Field(3, ge=1)
+    init: Literal["release", "pytorch"] = Field("release", description="'release': N(0, 0.02) conv weights as init_net; 'pytorch': defaults")
 
 
 def up(cin: int, cout: int, last: bool = False) -> nn.Sequential:
     tail: nn.Module = nn.Tanh() if last else nn.InstanceNorm2d(cout, affine=True)
-    return nn.Sequential(nn.ReLU(True), nn.ConvTranspose2d(cin, cout, 4, 2, 1), tail)
+    # not in place: the first block's input is the equalizer's skip, which callers still hold (latent.h)
+    return nn.Sequential(nn.ReLU(), nn.ConvTranspose2d(cin, cout, 4, 2, 1), tail)
 
 
 class MEDFEDecoder(Decoder):
@@ -96,6 +105,8 @@ class MEDFEDecoder(Decoder):
         self.d4 = up(e[2] + e[2], e[1])
         self.d5 = up(e[1] + e[1], e[0])
         self.d6 = up(e[0] + e[0], cfg.out_channels, last=True)
+        if cfg.init == "release":
+            release_init(self)
 
     def forward(self, h: Tensor, skips: list[Tensor] | None = None) -> Tensor:
         if skips is None or len(skips) != 6:

@@ -24,6 +24,7 @@ def bn(c: int) -> nn.BatchNorm2d:
 
 
 def conv(cin: int, cout: int, k: int, stride: int = 1, bias: bool = True, wn: bool = False, groups: int = 1) -> nn.Module:
+    """NVAE's Conv2D: 'same' padding, optionally weight-normalised."""
     c = nn.Conv2d(cin, cout, k, stride, padding=k // 2, bias=bias, groups=groups)
     return _weight_norm(c) if wn else c
 
@@ -49,11 +50,11 @@ class FactorizedReduce(nn.Module):
 
 
 class UpSample(nn.Module):
-    """Bilinear ×2 (align_corners=True), then a 1×1 conv (channels ÷2): the up cell's skip."""
+    """Bilinear ×2 (align_corners=True), then a 1×1 conv without bias (channels ÷2): the up cell's skip."""
 
     def __init__(self, cin: int, cout: int, wn: bool = True):
         super().__init__()
-        self.conv = conv(cin, cout, 1, wn=wn)
+        self.conv = conv(cin, cout, 1, bias=False, wn=wn)  # the release's Conv2D default: no bias
 
     def forward(self, x: Tensor) -> Tensor:
         return self.conv(F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True))
@@ -93,7 +94,11 @@ class _Cell(Block):
 
 
 class ResidualCell(_Cell):
-    """NVAE encoder cell (res_bnswish ×2): [BN → Swish → Conv3×3] × 2 → SE, residual ×0.1."""
+    """NVAE encoder cell (res_bnswish ×2): [BN → Swish → Conv3×3] × 2 → SE, residual ×0.1.
+
+    An up cell upsamples (nearest ×2) after the first BN → Swish, as the release does: the same output as
+    upsampling first, at a quarter of the normalisation work.
+    """
 
     Config = CellConfig
 
@@ -101,11 +106,10 @@ class ResidualCell(_Cell):
         super().__init__(cfg)
         cin, cout, wn = cfg.in_channels, cfg.out_channels, cfg.weight_norm
         stride = 2 if cfg.stride == 2 else 1
-        layers: list[nn.Module] = []
+        layers: list[nn.Module] = [bn(cin), create_act_layer("swish")]
         if cfg.stride == -1:
             layers.append(nn.UpsamplingNearest2d(scale_factor=2))
-        layers += [bn(cin), create_act_layer("swish"), conv(cin, cout, 3, stride, wn=wn),
-                   bn(cout), create_act_layer("swish"), conv(cout, cout, 3, wn=wn)]
+        layers += [conv(cin, cout, 3, stride, wn=wn), bn(cout), create_act_layer("swish"), conv(cout, cout, 3, wn=wn)]
         self.ops = nn.Sequential(*layers)
 
 

@@ -203,6 +203,7 @@ class HeadConfig(ComponentConfig):
     output: Literal["logistic_mixture", "image", "bernoulli"] = Field(
         "logistic_mixture", description="discretised logistic mixture (RGB), a plain image, or Bernoulli logits")
     num_mixtures: int = Field(10, ge=1)
+    head_weight_norm: bool = Field(True, description="weight-normalised output conv (with bias), as the release's image_conditional")
 
     @model_validator(mode="after")
     def _rgb(self) -> "HeadConfig":
@@ -224,7 +225,7 @@ class OutputHead(nn.Module):
         super().__init__()
         self.cfg = cfg
         out = cfg.num_mixtures * 10 if cfg.output == "logistic_mixture" else cfg.out_channels
-        self.net = nn.Sequential(nn.ELU(), nn.Conv2d(cin, out, 3, padding=1))
+        self.net = nn.Sequential(nn.ELU(), conv(cin, out, 3, bias=True, wn=cfg.head_weight_norm))
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)

@@ -93,12 +93,16 @@ class SpectralConfig(ComponentConfig):
     num_iter: int = Field(4, ge=1, description="power iterations per step")
     first_iter: int = Field(40, ge=1, description="power iterations on the first step")
     bn_penalty: bool = Field(True, description="add Σ max|γ| over BatchNorm layers")
+    include_se: bool = Field(False, description="also regularise the squeeze-excitation convs (timm's SE is made of 1×1 "
+                                                "convs; the release's SE is nn.Linear and is not regularised)")
 
 
 class SpectralRegularizer(Loss):
     """Σ largest singular value of every conv (batched power iteration, persistent u, v) + Σ max|γ| of BN.
 
-    The u, v vectors are training state (checkpointed by the loop), not weights of the published model.
+    Which layers are regularised, and how their weights group by shape, is worked out once per model and
+    cached; only the stacking of the current weights happens each step. The u, v vectors are training
+    state (checkpointed by the loop), not weights of the published model.
     """
 
     Config = SpectralConfig
@@ -106,6 +110,7 @@ class SpectralRegularizer(Loss):
     def __init__(self, cfg: SpectralConfig):
         super().__init__(cfg)
         self._uv: dict[str, tuple[Tensor, Tensor]] = {}
+        self._layers: tuple[int, list[tuple[str, list[nn.Conv2d]]], list[nn.Module]] | None = None
 
     def train_state(self) -> dict[str, Tensor]:
         return {f"{k}/{i}": t for k, (u, v) in self._uv.items() for i, t in (("u", u), ("v", v))}
@@ -114,23 +119,35 @@ class SpectralRegularizer(Loss):
         keys = {k.rsplit("/", 1)[0] for k in state}
         self._uv = {k: (state[f"{k}/u"].clone(), state[f"{k}/v"].clone()) for k in keys}
 
-    def sigma(self, weights: dict[str, Tensor]) -> Tensor:
+    def layers(self, model: nn.Module) -> tuple[list[tuple[str, list[nn.Conv2d]]], list[nn.Module]]:
+        """(conv groups by weight shape, affine BN layers) of `model`, computed once per model."""
+        if self._layers is None or self._layers[0] != id(model):
+            from timm.layers import SEModule
+
+            named = [(n, m) for n, m in model.named_modules() if not n.startswith("losses.")]
+            skip = tuple(f"{n}." for n, m in named if isinstance(m, SEModule)) if not self.cfg.include_se else ()
+            groups: dict[tuple, tuple[str, list[nn.Conv2d]]] = {}
+            for n, m in named:
+                if isinstance(m, nn.Conv2d) and not (skip and n.startswith(skip)):
+                    shape = tuple(m.weight.shape)
+                    groups.setdefault(shape, ("x".join(map(str, shape)) + ":" + n, []))[1].append(m)
+            bns = [m for _, m in named if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine]
+            self._layers = (id(model), list(groups.values()), bns)
+        return self._layers[1], self._layers[2]
+
+    def sigma(self, groups: list[tuple[str, list[Tensor]]]) -> Tensor:
         """Largest singular value of each weight (flattened to out × rest), summed.
 
         Training: batched power iteration per weight shape with persistent u, v (NVAE). Evaluation: the
         exact value, so a reported loss does not depend on training state.
         """
         if not self.training:
-            return sum(torch.linalg.matrix_norm(w.reshape(w.shape[0], -1), ord=2) for w in weights.values())
-        by_shape: dict[tuple, list[str]] = {}
-        for name, w in weights.items():
-            by_shape.setdefault(tuple(w.shape), []).append(name)
+            return sum(torch.linalg.matrix_norm(w.reshape(w.shape[0], -1), ord=2) for _, ws in groups for w in ws)
         total = None
-        for shape, names in by_shape.items():
-            key = "x".join(map(str, shape)) + ":" + names[0]
-            W = torch.stack([weights[n].reshape(shape[0], -1) for n in names])  # G, out, in
+        for key, ws in groups:
+            W = torch.stack([w.reshape(w.shape[0], -1) for w in ws])  # G, out, in
             with torch.no_grad():
-                if key in self._uv and self._uv[key][0].shape[0] == len(names):
+                if key in self._uv and self._uv[key][0].shape[0] == len(ws):
                     u, v = self._uv[key]
                     n_iter = self.cfg.num_iter
                 else:
@@ -148,12 +165,11 @@ class SpectralRegularizer(Loss):
 
     def forward(self, ctx: LossContext) -> Tensor:
         model: nn.Module = ctx.model if ctx.model is not None else self
-        convs = {n: m.weight for n, m in model.named_modules() if isinstance(m, nn.Conv2d) and not n.startswith("losses.")}
-        loss = self.sigma(convs) if convs else ctx.pred.new_zeros(())
+        groups, bns = self.layers(model)
+        loss = self.sigma([(k, [m.weight for m in ms]) for k, ms in groups]) if groups else ctx.pred.new_zeros(())
         if self.cfg.bn_penalty:
-            for n, m in model.named_modules():
-                if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine:
-                    loss = loss + m.weight.abs().max()
+            for m in bns:
+                loss = loss + m.weight.abs().max()
         return loss
 
     def example_inputs(self, batch_size: int = 2) -> tuple:
