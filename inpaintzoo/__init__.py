@@ -3,38 +3,74 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 if TYPE_CHECKING:
     from .model import InpaintModel
 
 
+class UntrainedWarning(UserWarning):
+    """create_model() returned randomly initialised weights."""
+
+
 def load(source: Any, device: Any = "cpu", token: Any = None) -> "InpaintModel":
-    """Load a model from a folder, `local-dir:PATH`, `hf-hub:ORG/NAME[@REV]` or a zoo name."""
+    """Load a model from a folder, `local-dir:PATH`, `hf-hub:ORG/NAME[@REV]` or a zoo name (eval mode)."""
     from .loader import load as _load
 
     return _load(source, device=device, token=token)
 
 
-def create_model(spec_or_name: Any, check: bool = True) -> "InpaintModel":
-    """Build a freshly initialised model from a spec path, a zoo name or a spec dict."""
+def create_model(spec_or_name: Any, pretrained: bool = False, check: bool = True, **overrides: Any) -> "InpaintModel":
+    """Build a model from a zoo name, a spec path or a spec dict, timm-style.
+
+    `pretrained=True` loads the zoo entry's weights (shipped, converted or from the Hub) and fails with one
+    line saying how to get them when there are none. `overrides` are dotted spec keys, e.g.
+    `create_model("nvae-pendulum", **{"decoder.num_mixtures": 5})`; with weights they must keep the weights'
+    shapes. Without `pretrained` the weights are random: a `UntrainedWarning` says so.
+    """
+    import warnings
+
     from . import plugins
     from .build import build_model
+    from .errors import LoadError
+    from .overrides import resolve
     from .spec import validate
     from .zoo import resolve_spec
 
+    if pretrained:
+        if not isinstance(spec_or_name, str):
+            raise LoadError("create_model(pretrained=True) takes a zoo name; load(PATH) reads a model folder")
+        model = load(spec_or_name)
+        if not overrides:
+            return model
+        raw, source = model.config["spec"], f"{spec_or_name} with overrides"
+        spec = validate(resolve(raw, overrides), plugins.registry(), source)
+        changed = build_model(spec, plugins.registry(), check=check)
+        from .artifact import weight_mismatch
+
+        problem = weight_mismatch(changed, model.state_dict())
+        if problem:
+            raise LoadError(f"create_model({spec_or_name!r}, pretrained=True): the overrides change the architecture "
+                            f"so the weights no longer fit: {problem}")
+        changed.load_state_dict(model.state_dict())
+        changed.config = model.config
+        return changed.eval()
     if isinstance(spec_or_name, dict):
         raw, source = spec_or_name, "<dict>"
     else:
         raw, source = resolve_spec(str(spec_or_name))
-    return build_model(validate(raw, plugins.registry(), source), plugins.registry(), check=check)
+    spec = validate(resolve(raw, overrides), plugins.registry(), source)
+    model = build_model(spec, plugins.registry(), check=check)
+    warnings.warn(f"create_model({source!r}): randomly initialised weights (pass pretrained=True for trained ones, "
+                  f"or train it)", UntrainedWarning, stacklevel=2)
+    return model
 
 
-def list_models(pattern: str = "*") -> list[str]:
-    """Zoo names matching a shell wildcard."""
+def list_models(pattern: str = "*", pretrained: bool = False) -> list[str]:
+    """Zoo names matching a shell wildcard; `pretrained=True` keeps those with weights available now."""
     from .zoo import list_zoo
 
-    return [e.name for e in list_zoo(pattern)]
+    return [e.name for e in list_zoo(pattern, pretrained=pretrained)]
 
 
-__all__ = ["load", "create_model", "list_models", "__version__"]
+__all__ = ["load", "create_model", "list_models", "UntrainedWarning", "__version__"]

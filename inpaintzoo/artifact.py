@@ -1,5 +1,6 @@
 """The model folder: `model.safetensors` + `config.json` (resolved spec, usage contract, versions).
 
+A published folder holds the generator's weights only (encoder, prior, decoder): what inference needs.
 Folders are written to a temporary sibling and renamed into place, so a failed or killed write never
 leaves a half-written model behind. Weights are safetensors only: nothing is ever unpickled.
 """
@@ -52,17 +53,33 @@ def config_dict(model: InpaintModel, extra: dict[str, Any] | None = None) -> dic
     return cfg
 
 
+def umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def temp_dir_beside(out: Path) -> Path:
+    """A fresh temporary folder next to `out` (same file system, so a rename moves it), with the umask's mode.
+
+    mkdtemp creates 0700 folders; a published model folder must be as readable as any file the user creates.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    os.chmod(tmp, 0o777 & ~umask())
+    return tmp
+
+
 def atomic_dir(out: Path, write: Callable[[Path], None], overwrite: bool = False) -> Path:
     """Run `write(tmpdir)` and move the result to `out` in one rename."""
     out = Path(out)
     if out.exists() and not overwrite:
         raise LoadError(f"{out}: output folder exists; choose another --out or remove it first")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    tmp = temp_dir_beside(out)
     try:
         write(tmp)
         if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            old = out.with_name(f".{out.name}.old-{os.getpid()}.tmp")
             os.replace(out, old)
             os.replace(tmp, out)
             shutil.rmtree(old, ignore_errors=True)
@@ -72,6 +89,19 @@ def atomic_dir(out: Path, write: Callable[[Path], None], overwrite: bool = False
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Delete `.NAME.*.tmp` entries that a killed atomic write left in `folder`; returns what was removed."""
+    gone = []
+    if folder.is_dir():
+        for p in folder.glob(".*.tmp"):
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+            gone.append(p)
+    return gone
 
 
 def write_model_files(model: InpaintModel, folder: Path, extra: dict[str, Any] | None = None) -> None:
@@ -91,29 +121,48 @@ def read_config(folder: Path) -> dict[str, Any]:
         cfg = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise LoadError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(cfg, dict) or cfg.get("format") != FORMAT or "spec" not in cfg:
-        raise LoadError(f"{path}: not an inpaintzoo config (expected \"format\": \"{FORMAT}\" and a \"spec\")")
+    if not isinstance(cfg, dict) or cfg.get("format") != FORMAT or not isinstance(cfg.get("spec"), dict):
+        raise LoadError(f"{path}: not an inpaintzoo config (expected \"format\": \"{FORMAT}\" and a \"spec\" table)")
     return cfg
 
 
-def missing_plugins_hint(spec_dict: dict[str, Any], versions: dict[str, str]) -> str:
+def missing_plugins_hint(spec_dict: dict[str, Any], versions: dict[str, str], sections=("encoder", "prior", "decoder")) -> str:
     reg = plugins.registry()
     missing = []
-    sections = [spec_dict.get(k) for k in ("encoder", "prior", "decoder", "discriminator")]
-    sections += list((spec_dict.get("losses") or {}).values())
-    for sec in sections:
-        if isinstance(sec, dict) and sec.get("type") and sec["type"] not in reg:
+    for sec in (spec_dict.get(k) for k in sections):
+        if isinstance(sec, dict) and isinstance(sec.get("type"), str) and sec["type"] not in reg:
             missing.append(sec["type"])
     if not missing:
         return ""
     family = sorted({m.split(".")[0] for m in missing})
-    pkgs = [p for p in versions if any(f in p for f in family)]
+    pkgs = [p for p in versions if any(f in p for f in family)] if isinstance(versions, dict) else []
     wanted = ", ".join(pkgs) if pkgs else ", ".join(f"the plugin providing '{f}.*'" for f in family)
     return f"needs components {', '.join(sorted(missing))}, which no installed plugin provides; install {wanted}"
 
 
+def check_contract(cfg: dict[str, Any], model: InpaintModel, path: Path) -> None:
+    """The stored contract must be the one the spec's [model] section defines: a hand edit would otherwise be
+    silently ignored (the model applies [model])."""
+    stored = cfg.get("contract")
+    if stored is None:
+        return
+    if not isinstance(stored, dict):
+        raise LoadError(f"{path}: \"contract\" must be a table, got {type(stored).__name__}")
+    ours = model.contract.model_dump(mode="json")
+    diffs = [k for k in sorted(set(ours) | set(stored)) if stored.get(k) != ours.get(k)]
+    if diffs:
+        k = diffs[0]
+        raise LoadError(f"{path}: \"contract\" disagrees with the spec's [model] on {', '.join(diffs)} ({k}: "
+                        f"{stored.get(k)!r} in contract, {ours.get(k)!r} in [model]); the file was edited or corrupted: "
+                        f"restore it, or make both say the same")
+
+
 def load_dir(folder: str | Path, device: str | torch.device = "cpu") -> InpaintModel:
-    """Rebuild the model from `config.json` and load the safetensors weights strictly."""
+    """Rebuild the generator from `config.json` and load the safetensors weights strictly.
+
+    Only the sections inference needs are validated and built; losses, discriminator and data sections are
+    kept as given (see `InpaintModel.train_components`), so nothing they name is ever opened here.
+    """
     from .build import build_model
 
     folder = Path(folder)
@@ -126,8 +175,9 @@ def load_dir(folder: str | Path, device: str | torch.device = "cpu") -> InpaintM
     hint = missing_plugins_hint(cfg["spec"], cfg.get("versions", {}))
     if hint:
         raise LoadError(f"{folder / CONFIG}: {hint}")
-    spec = validate(cfg["spec"], plugins.registry(), source=str(folder / CONFIG))
+    spec = validate(cfg["spec"], plugins.registry(), source=str(folder / CONFIG), scope="inference")
     model = build_model(spec, plugins.registry(), check=False)
+    check_contract(cfg, model, folder / CONFIG)
     try:
         stored = safetensors.torch.load_file(str(weights))
     except Exception as exc:
@@ -135,7 +185,11 @@ def load_dir(folder: str | Path, device: str | torch.device = "cpu") -> InpaintM
     problems = weight_mismatch(model, stored)
     if problems:
         raise LoadError(f"{weights}: weights do not match the architecture in {CONFIG}: {problems}")
-    safetensors.torch.load_model(model, str(weights), strict=True)
+    bad = sorted(k for k, v in stored.items() if v.is_floating_point() and not torch.isfinite(v).all())
+    if bad:
+        raise LoadError(f"{weights}: {len(bad)} tensor(s) hold NaN or Inf values (e.g. {bad[0]}); the weights are "
+                        f"corrupt or come from a diverged run: use an earlier checkpoint")
+    model.load_state_dict(stored, strict=False)  # strictness checked above, aliases included
     model.config = cfg
     return model.to(device).eval()
 

@@ -1,4 +1,8 @@
-"""Instantiating a validated spec, and checking that its components fit together."""
+"""Instantiating a validated spec, and checking that its components fit together.
+
+`build_model` builds the generator (encoder, prior, decoder): what inference needs. `build_training_parts`
+builds the spec's losses and discriminator for a model that is about to be trained.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -7,7 +11,7 @@ import torch
 from torch import nn
 
 from .errors import InpaintzooError
-from .model import InpaintModel
+from .model import InpaintModel, TrainingParts
 from .registry import Registry
 from .spec import ComponentRef, ModelSpec
 
@@ -27,16 +31,40 @@ def _make(ref: ComponentRef, registry: Registry, where: str) -> Any:
 
 
 def build_model(spec: ModelSpec, registry: Registry, check: bool = True) -> InpaintModel:
-    """Build every component of `spec` and (by default) run one forward pass on a dummy batch."""
+    """Build the generator of `spec` and (by default) run one forward pass on a dummy batch."""
     enc = _make(spec.encoder, registry, "encoder")
     prior = _make(spec.prior, registry, "prior")
     dec = _make(spec.decoder, registry, "decoder")
-    disc = _make(spec.discriminator, registry, "discriminator") if spec.discriminator else None
-    losses = {k: _make(v, registry, f"losses.{k}") for k, v in spec.losses.items()}
-    model = InpaintModel(spec, enc, prior, dec, losses, disc)
+    model = InpaintModel(spec, enc, prior, dec)
     if check:
         check_model(model)
     return model
+
+
+def build_training_parts(model: InpaintModel, registry: Registry | None = None, check: bool = True) -> TrainingParts:
+    """The spec's losses and discriminator; with `check`, one pass of each on the model's dummy output."""
+    from . import plugins
+
+    registry = registry or plugins.registry()
+    spec = model.spec
+    if not spec.losses:
+        raise BuildError(f"{spec.source}: no [losses.NAME] table; training needs at least one loss")
+    disc = _make(spec.discriminator, registry, "discriminator") if spec.discriminator else None
+    losses = {k: _make(v, registry, f"losses.{k}") for k, v in spec.losses.items()}
+    parts = TrainingParts(losses, {k: spec.losses[k].weight for k in losses}, disc)
+    adversarial = parts.adversarial
+    if adversarial and disc is None:
+        raise BuildError(f"losses.{adversarial[0]} is adversarial but the spec has no [discriminator]")
+    device = next(model.parameters()).device
+    parts.to(device)
+    if check:
+        check_parts(model, parts)
+    return parts
+
+
+def data_targets(parts: TrainingParts, contract: Any) -> list:
+    """The per-image targets the losses ask the data pipeline for (`Loss.data_target`)."""
+    return [t for t in (loss.data_target(contract) for loss in parts.losses.values()) if t is not None]
 
 
 def dummy_labels(model: InpaintModel, n: int) -> torch.Tensor | None:
@@ -68,15 +96,34 @@ def check_model(model: InpaintModel, batch_size: int = 2) -> None:
                     f"decoder '{spec.decoder.type}' returns images of shape {tuple(pred.shape)} but [model] "
                     f"declares {tuple(image.shape)} (batch, channels, height, width); fix the decoder or [model]"
                 )
-            out = model(image, mask, labels, compute_losses=False)
-            for name, loss in model.losses.items():
-                _stage(lambda loss=loss: loss(out.context), f"losses.{name} ('{spec.losses[name].type}')",
-                       "the model's output")
-            if model.discriminator is not None:
-                _stage(lambda: model.discriminator(pred, mask), f"discriminator '{spec.discriminator.type}'",
-                       f"decoder '{spec.decoder.type}' (images {_shapes([pred])})")
     finally:
         model.train(was_training)
+
+
+def check_parts(model: InpaintModel, parts: TrainingParts, batch_size: int = 2) -> None:
+    """Each loss and the discriminator once on the model's output for a dummy batch."""
+    spec = model.spec
+    image, mask = model.dummy_batch(batch_size)
+    device = next(model.parameters()).device
+    image, mask = image.to(device), mask.to(device)
+    labels = dummy_labels(model, batch_size)
+    modes = [(m, m.training) for m in (model, parts)]
+    model.eval()
+    parts.eval()
+    try:
+        with torch.no_grad():
+            out = model(image, mask, labels, discriminator=parts.discriminator)
+            for t in data_targets(parts, model.contract):
+                out.context.targets[t.name] = torch.stack([t.fn(im) for im in image.cpu()]).to(device)
+            for name, loss in parts.losses.items():
+                _stage(lambda loss=loss: loss(out.context), f"losses.{name} ('{spec.losses[name].type}')",
+                       "the model's output")
+            if parts.discriminator is not None:
+                _stage(lambda: parts.discriminator(out.pred, mask), f"discriminator '{spec.discriminator.type}'",
+                       f"decoder '{spec.decoder.type}' (images {_shapes([out.pred])})")
+    finally:
+        for m, was in modes:
+            m.train(was)
 
 
 def _stage(fn, who: str, given: str) -> Any:
@@ -101,29 +148,32 @@ def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
 
 
-def summary_tree(model: InpaintModel) -> Any:
-    """A rich Tree of the components with their parameter counts."""
+def summary_tree(model: InpaintModel, parts: TrainingParts | None = None) -> Any:
+    """A rich Tree of the components with their parameter counts (training parts when given)."""
+    from rich.markup import escape
     from rich.tree import Tree
 
     spec = model.spec
     total = count_parameters(model)
-    root = Tree(f"[bold]{spec.model.name}[/bold]  {total:,} parameters")
-    parts: list[tuple[str, str, nn.Module]] = [
+    root = Tree(f"[bold]{escape(spec.model.name)}[/bold]  {total:,} parameters (inference)")
+    mods: list[tuple[str, str, nn.Module]] = [
         ("encoder", spec.encoder.type, model.encoder),
         ("prior", spec.prior.type, model.prior),
         ("decoder", spec.decoder.type, model.decoder),
     ]
-    if model.discriminator is not None:
-        parts.append(("discriminator", spec.discriminator.type, model.discriminator))
-    for role, type_, mod in parts:
-        node = root.add(f"{role}: [cyan]{type_}[/cyan]  {count_parameters(mod):,}")
+    if parts is not None and parts.discriminator is not None:
+        mods.append(("discriminator", spec.discriminator.type, parts.discriminator))
+    for role, type_, mod in mods:
+        node = root.add(f"{role}: [cyan]{escape(type_)}[/cyan]  {count_parameters(mod):,}")
         for child_name, child in mod.named_children():
             n = count_parameters(child)
             if n:
-                node.add(f"{child_name}: {type(child).__name__}  {n:,}")
-    losses = root.add("losses")
-    for name, loss in model.losses.items():
-        n, trainable = count_parameters(loss), count_parameters(loss, trainable_only=True)
+                node.add(f"{escape(child_name)}: {type(child).__name__}  {n:,}")
+    losses = root.add("losses" + ("" if parts is not None else " (built for training)"))
+    for name, ref in spec.losses.items():
+        loss = parts.losses[name] if parts is not None else None
+        n = count_parameters(loss) if loss is not None else 0
+        trainable = count_parameters(loss, trainable_only=True) if loss is not None else 0
         extra = f"  {n:,}" + (" (frozen)" if n and not trainable else "") if n else ""
-        losses.add(f"{name}: [cyan]{spec.losses[name].type}[/cyan] × {spec.losses[name].weight:g}{extra}")
+        losses.add(f"{escape(name)}: [cyan]{escape(ref.type)}[/cyan] × {ref.weight:g}{extra}")
     return root

@@ -1,13 +1,15 @@
-"""The `inpaintzoo` command. User mistakes print one line per problem and exit with status 2."""
+"""The `inpaintzoo` command. User mistakes print one `error:` line each and exit with status 2."""
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .errors import InpaintzooError
@@ -15,6 +17,14 @@ from .errors import InpaintzooError
 out = Console()
 err = Console(stderr=True)
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one `error:` line (the usage is one `--help` away)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"error: {self.prog}: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        raise SystemExit(2)
 
 
 def command(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -41,8 +51,8 @@ def cmd_plugins(a: argparse.Namespace) -> int:
     for col in ("plugin", "package", "version", "registered"):
         t.add_column(col)
     for i in infos:
-        reg = f"[red]failed: {i.error}[/red]" if i.error else ", ".join(i.components)
-        t.add_row(i.name, i.package, i.version, reg)
+        reg = f"[red]failed: {escape(i.error)}[/red]" if i.error else escape(", ".join(i.components))
+        t.add_row(escape(i.name), escape(i.package), escape(i.version), reg)
     out.print(t)
     return 0
 
@@ -58,7 +68,7 @@ def cmd_components(a: argparse.Namespace) -> int:
     for col in ("name", "kind", "plugin", "description"):
         t.add_column(col)
     for e in entries:
-        t.add_row(e.name, e.kind, e.plugin, e.doc)
+        t.add_row(escape(e.name), e.kind, escape(e.plugin), escape(e.doc))
     out.print(t)
     return 0
 
@@ -67,18 +77,24 @@ def cmd_components(a: argparse.Namespace) -> int:
 def cmd_build(a: argparse.Namespace) -> int:
     from .artifact import save_model
     from .build import build_model, summary_tree
+    from .overrides import parse_sets, resolve
     from .spec import validate
     from .zoo import resolve_spec
 
     reg = _registry()
+    sets = parse_sets(a.set)
     raw, source = resolve_spec(a.spec)
-    if Path(a.out).exists() and not a.overwrite:
+    target = Path(a.out)
+    if target.exists() and not target.is_dir():
+        raise InpaintzooError(f"--out {a.out}: is a file; give a folder name for the model")
+    if target.exists() and not a.overwrite:
         raise InpaintzooError(f"--out {a.out}: output folder exists; choose another or pass --overwrite")
-    spec = validate(raw, reg, source)
+    spec = validate(resolve(raw, sets), reg, source + (" with --set" if sets else ""))
     model = build_model(spec, reg)
-    out.print(summary_tree(model))
-    save_model(model, a.out, overwrite=a.overwrite)
-    out.print(f"wrote [bold]{a.out}[/bold] (model.safetensors, config.json)")
+    parts = None if a.inference_only else model.train_components(reg)
+    out.print(summary_tree(model, parts))
+    save_model(model, a.out, overwrite=a.overwrite, extra={"overrides": sets} if sets else None)
+    out.print(f"wrote [bold]{escape(a.out)}[/bold] (model.safetensors: the generator's weights; config.json)")
     return 0
 
 
@@ -88,15 +104,13 @@ def cmd_list(a: argparse.Namespace) -> int:
 
     entries = zoo.list_zoo(a.pattern)
     if a.json:
-        print(json.dumps([{"name": e.name, "description": e.description, "dataset": e.dataset, "license": e.license,
-                           "paper": e.paper, "hub": e.hub, "revision": e.revision, "metrics": e.metrics}
-                          for e in entries], indent=2))
+        print(json.dumps([e.as_dict() for e in entries], indent=2))
         return 0
-    t = Table(title="inpaintzoo model zoo")
+    t = Table(title="inpaintzoo model zoo", caption=zoo.LEGEND, caption_justify="left")
     for col in ("name", "data set", "weights", "description"):
         t.add_column(col)
     for e in entries:
-        t.add_row(e.name, e.dataset, e.hub or "—", e.description)
+        t.add_row(escape(e.name), escape(e.dataset), escape(e.weights_status()), escape(e.description))
     out.print(t)
     return 0
 
@@ -116,11 +130,11 @@ def cmd_check(a: argparse.Namespace) -> int:
 
     _registry()
     results = check_plugin(a.plugin)
-    t = Table(title=f"conformance: {a.plugin}")
+    t = Table(title=f"conformance: {escape(a.plugin)}")
     t.add_column("component")
     t.add_column("result")
     for name, problem in results:
-        t.add_row(name, "[green]ok[/green]" if problem is None else f"[red]{problem}[/red]")
+        t.add_row(escape(name), "[green]ok[/green]" if problem is None else f"[red]{escape(problem)}[/red]")
     out.print(t)
     failed = sum(p is not None for _, p in results)
     print(f"{len(results) - failed} passed, {failed} failed")
@@ -128,23 +142,27 @@ def cmd_check(a: argparse.Namespace) -> int:
 
 
 def _add_commands(sub: argparse._SubParsersAction) -> None:
+    from .registry import KINDS
+
     p = sub.add_parser("plugins", help="list plugins, their versions and what they registered")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p = sub.add_parser("components", help="list registered components")
     p.add_argument("pattern", nargs="?", default="*", help="shell wildcard, e.g. 'nvae.*'")
-    p.add_argument("--kind", default=None)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--kind", default=None, choices=sorted(KINDS), help="only components of this kind")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p = sub.add_parser("build", help="validate a spec, build the model, write DIR/model.safetensors + config.json")
     p.add_argument("spec", help="a spec.toml or a zoo name")
     p.add_argument("--out", required=True, help="output folder (must not exist unless --overwrite)")
-    p.add_argument("--overwrite", action="store_true")
-    p = sub.add_parser("list", help="list the model zoo")
-    p.add_argument("pattern", nargs="?", default="*")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec value (repeatable)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    p.add_argument("--inference-only", action="store_true", help="do not build and check the losses and discriminator")
+    p = sub.add_parser("list", help="list the model zoo and where each model's weights come from")
+    p.add_argument("pattern", nargs="?", default="*", help="shell wildcard over zoo names")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p = sub.add_parser("spec", help="print a zoo model's spec, to start a new one from")
-    p.add_argument("name")
+    p.add_argument("name", help="a zoo name (see `inpaintzoo list`)")
     p = sub.add_parser("check", help="run the conformance checks on one plugin's components")
-    p.add_argument("plugin")
+    p.add_argument("plugin", help="a plugin name (see `inpaintzoo plugins`)")
     for extra in _extensions():
         extra(sub)
 
@@ -159,10 +177,17 @@ def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="inpaintzoo", description="Compose, train, evaluate and share inpainting models.")
+    from . import __version__
+
+    p = Parser(prog="inpaintzoo", description="Compose, train, evaluate and share inpainting models.")
+    p.add_argument("--version", action="version", version=f"inpaintzoo {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_commands(sub)
     return p
+
+
+def error_line(text: str) -> None:
+    err.print(f"[red]error:[/red] {escape(text)}", highlight=False, soft_wrap=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,8 +196,14 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except InpaintzooError as exc:
         for line in str(exc).splitlines():
-            err.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True)
+            error_line(line)
         return exc.exit_code
+    except OSError as exc:  # a read-only or full destination, a vanished file: one line naming the path
+        where = exc.filename or ""
+        what = {errno.ENOSPC: "no space left on the device", errno.EACCES: "permission denied",
+                errno.EROFS: "read-only file system", errno.EDQUOT: "disk quota exceeded"}.get(exc.errno, exc.strerror or str(exc))
+        error_line(f"{where}: {what}" if where else what)
+        return 2
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130

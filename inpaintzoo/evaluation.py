@@ -100,3 +100,16 @@ def evaluate_model(model: InpaintModel, dataset, masks: Tensor, batch_size: int 
             "mask_checksum": hashlib.sha256((masks > 0.5).numpy().tobytes()).hexdigest(),
             "sources": {name: m.source for name, m in metrics.items()}, "metric_of": metric_of, "composited": True}
 
+
+
+def component_reports(model: InpaintModel, dataset, n: int) -> dict[str, Any]:
+    """What components add to an evaluation: every module with `evaluation_report(model, dataset, n)`, by its
+    spec section (e.g. 'prior': the causal layer's SHD and per-concept intervention table)."""
+    out: dict[str, Any] = {}
+    for section, module in (("encoder", model.encoder), ("prior", model.prior), ("decoder", model.decoder)):
+        hook = getattr(module, "evaluation_report", None)
+        if callable(hook):
+            rep = hook(model, dataset, n)
+            if rep:
+                out[section] = rep
+    return out

@@ -40,8 +40,9 @@ NVLABS_URL = "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("INPAINTZOO_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "inpaintzoo"
-    return Path(base)
+    from .paths import home
+
+    return home()
 
 
 def _cached(url: str) -> Path:

@@ -12,6 +12,7 @@ and every loss reads what it needs from a LossContext.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -129,7 +130,12 @@ class Discriminator(Component):
 
 @dataclass
 class LossContext:
-    """Everything a loss may read after one forward pass. Images are in the normalised range."""
+    """Everything a loss may read after one forward pass. Images are in the normalised range.
+
+    `targets` holds the per-image data targets losses asked for (see `Loss.data_target`), batched;
+    `shared` carries values that the discriminator and generator steps of one iteration must agree on
+    (e.g. MEDFE's local crop), since both read the same context.
+    """
 
     target: Tensor
     mask: Tensor
@@ -142,6 +148,23 @@ class LossContext:
     model: InpaintModel | None = None
     progress: float = 1.0
     step: int = 0
+    discriminator: Discriminator | None = None
+    targets: dict[str, Tensor] = field(default_factory=dict)
+    shared: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DataTarget:
+    """A per-image target a loss needs, computed once per image in the data pipeline (DataLoader workers).
+
+    `fn(image01)` maps one C×H×W image in [0, 1] to its target tensor; it must be picklable (a module-level
+    function or a functools.partial of one). `version` names the computation for the on-disk cache: change
+    it whenever `fn`'s output would change.
+    """
+
+    name: str
+    fn: Callable[[Tensor], Tensor]
+    version: str
 
 
 class Loss(Component):
@@ -161,6 +184,11 @@ class Loss(Component):
 
     def after_step(self, ctx: LossContext) -> None:
         """Called once after each optimiser step (e.g. to update a Lagrange multiplier)."""
+
+    def data_target(self, contract: Any) -> DataTarget | None:
+        """A target this loss needs per training image, computed in the data workers (e.g. MEDFE's RTV
+        structure image), or None. The batch's targets reach `forward` as `ctx.targets[name]`."""
+        return None
 
     def example_inputs(self, batch_size: int = 2) -> tuple:
         from .testing import dummy_loss_context
@@ -185,14 +213,22 @@ class MaskGenerator:
 
 
 class ImageDataset(torch.utils.data.Dataset):
-    """Yields {'image': C×H×W float in [0, 1], 'labels': float vector (if any)}.
+    """Yields {'image': C×H×W float in [0, 1], 'labels': float vector (if any), 'mask' (if it has its own)}.
 
     Config fields `root` and `split` are set by the training loop; value range and normalisation come
-    from the model's contract, never from the dataset.
+    from the model's contract, never from the dataset. Random augmentation must draw from torch's global
+    RNG, which the data pipeline seeds per sample (so workers and resumes see the same items).
+
+    Class attributes: `procedural` (generated, so `--data` does not apply), `in_memory` (items cost no
+    decoding: DataLoader workers would only add transfer), `random_augmentation` (items differ between reads
+    of the same index, so per-image targets are not cached).
     """
 
     Config: ClassVar[type[ComponentConfig]] = ComponentConfig
     label_names: list[str] = []
+    procedural: ClassVar[bool] = False
+    in_memory: ClassVar[bool] = False
+    random_augmentation: bool = False
 
     def __init__(self, cfg: ComponentConfig):
         self.cfg = cfg

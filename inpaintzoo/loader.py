@@ -3,7 +3,7 @@
     load("runs/x/final")                 a folder
     load("local-dir:runs/x/final")       the same, explicitly
     load("hf-hub:org/name@revision")     a Hub repo (revision optional); honours HF_* variables
-    load("nvae-pendulum")                a zoo name with published weights in registry.toml
+    load("nvae-pendulum")                a zoo name: shipped weights, converted release weights or a Hub repo
 """
 from __future__ import annotations
 
@@ -67,14 +67,26 @@ def load(source: str | Path, device: str | torch.device = "cpu", token: str | bo
     if path.is_dir():
         return load_dir(path, device)
     if s in zoo.index():
-        entry = zoo.get(s)
-        if not entry.hub:
-            raise LoadError(
-                f"zoo model '{s}' has no published weights yet; train it with `inpaintzoo train {s}` "
-                f"or build it untrained with `inpaintzoo build {s} --out DIR`"
-            )
-        return load_dir(download(entry.hub, entry.revision, token), device)
+        return load_zoo(zoo.get(s), device, token)
     if "/" in s or "\\" in s or path.suffix:
         raise LoadError(f"{s}: no such model folder")
     zoo.get(s)  # raises with a did-you-mean over the zoo
     raise AssertionError("unreachable")
+
+
+def load_zoo(entry: zoo.ZooEntry, device: str | torch.device = "cpu", token: str | bool | None = None) -> InpaintModel:
+    """A zoo entry's weights: shipped in the package, converted into INPAINTZOO_HOME, or from the Hub."""
+    status = entry.weights_status()
+    if status == "shipped":
+        return load_dir(entry.shipped_dir, device)
+    if status == "converted here":
+        return load_dir(entry.converted_dir, device)
+    if entry.release is not None:
+        r = entry.release
+        size = f", {r.size:,} bytes" if r.size else ""
+        raise LoadError(f"zoo model '{entry.name}' is converted from its authors' release: download {r.file} from "
+                        f"{r.url}{size}, then run `{r.convert}` (writes {entry.converted_dir})")
+    if entry.hub:
+        return load_dir(download(entry.hub, entry.revision, token), device)
+    raise LoadError(f"zoo model '{entry.name}' has no weights yet; train it with `inpaintzoo train {entry.name}` "
+                    f"or build it untrained with `inpaintzoo build {entry.name} --out DIR`")

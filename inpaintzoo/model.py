@@ -1,6 +1,13 @@
-"""A model composed from a spec: encoder → latent prior → decoder, plus its named losses."""
+"""A model composed from a spec: encoder → latent prior → decoder (the generator), and its training parts.
+
+`InpaintModel` holds only what inference needs. Losses and the discriminator are `TrainingParts`, built from
+the same spec by `model.train_components()` when a model is trained or fine-tuned: loading a published model
+never builds a loss, so it never downloads VGG weights or opens a path named in a loss's config.
+"""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,41 +22,54 @@ from .spec import ModelSpec
 
 @dataclass
 class ModelOutput:
-    """A training forward pass: raw decoder output, image, composite, every loss term by name."""
+    """One generator pass: raw decoder output, image, composite, and the context every loss reads."""
 
     raw: Tensor
     pred: Tensor
     composite: Tensor
     latent: LatentOutput
     features: list[Tensor]
-    losses: dict[str, Tensor] = field(default_factory=dict)
-    context: LossContext | None = None
+    context: LossContext
+
+
+class TrainingParts(nn.Module):
+    """The spec's losses (weighted) and discriminator: everything training needs beyond the generator."""
+
+    def __init__(self, losses: dict[str, Loss], weights: dict[str, float], discriminator: Discriminator | None = None):
+        super().__init__()
+        self.losses = nn.ModuleDict(losses)
+        self.weights = dict(weights)
+        self.discriminator = discriminator
 
     @property
-    def loss(self) -> Tensor:
-        """The weighted total the optimiser minimises (already weighted per term)."""
-        return sum(self.losses.values()) if self.losses else torch.zeros(())
+    def adversarial(self) -> list[str]:
+        return [n for n, loss in self.losses.items() if loss.adversarial]
+
+    def generator_losses(self, ctx: LossContext) -> dict[str, Tensor]:
+        """Every weighted term the generator minimises, by name."""
+        return {name: self.weights[name] * loss(ctx) for name, loss in self.losses.items()}
+
+    def discriminator_loss(self, ctx: LossContext) -> Tensor:
+        """The discriminator's objective: its adversarial losses on the (detached) output of the same pass."""
+        return sum(self.weights[n] * self.losses[n].discriminator_loss(ctx, self.discriminator) for n in self.adversarial)
 
 
 class InpaintModel(nn.Module):
-    def __init__(
-        self,
-        spec: ModelSpec,
-        encoder: Encoder,
-        prior: LatentPrior,
-        decoder: Decoder,
-        losses: dict[str, Loss],
-        discriminator: Discriminator | None = None,
-    ):
+    def __init__(self, spec: ModelSpec, encoder: Encoder, prior: LatentPrior, decoder: Decoder):
         super().__init__()
         self.spec = spec
         self.contract = spec.contract
         self.encoder = encoder
         self.prior = prior
         self.decoder = decoder
-        self.losses = nn.ModuleDict(losses)
-        self.discriminator = discriminator
-        self.loss_weights = {k: spec.losses[k].weight for k in losses}
+        self.config: dict[str, Any] = {}  # config.json of a loaded model
+
+    # -- training parts ----------------------------------------------------------------------------
+    def train_components(self, registry: Any = None, check: bool = True) -> TrainingParts:
+        """Build the spec's losses and discriminator (to train, resume or fine-tune this model)."""
+        from .build import build_training_parts
+
+        return build_training_parts(self, registry, check=check)
 
     # -- the network, in normalised units ----------------------------------------------------------
     def network_input(self, image01: Tensor, mask: Tensor) -> Tensor:
@@ -69,25 +89,16 @@ class InpaintModel(nn.Module):
         return raw, self.decoder.to_image(raw), latent, features
 
     def forward(
-        self,
-        image: Tensor,
-        mask: Tensor,
-        labels: Tensor | None = None,
-        progress: float = 1.0,
-        step: int = 0,
-        compute_losses: bool = True,
+        self, image: Tensor, mask: Tensor, labels: Tensor | None = None, progress: float = 1.0, step: int = 0,
+        discriminator: Discriminator | None = None,
     ) -> ModelOutput:
         """Training pass. `image` is N×C×H×W in [0, 1] at the contract size; `mask` N×1×H×W, 1 = hole."""
         raw, pred, latent, feats = self.run(image, mask, labels)
         target = C.normalize(image, self.contract)
         composite = torch.where(mask.bool(), pred, target)
-        out = ModelOutput(raw, pred, composite, latent, feats)
-        ctx = LossContext(target, mask, raw, pred, composite, latent, feats, labels, self, progress, step)
-        out.context = ctx
-        if compute_losses:
-            for name, loss in self.losses.items():
-                out.losses[name] = self.loss_weights[name] * loss(ctx)
-        return out
+        ctx = LossContext(target, mask, raw, pred, composite, latent, feats, labels, self, progress, step,
+                          discriminator=discriminator)
+        return ModelOutput(raw, pred, composite, latent, feats, ctx)
 
     # -- the user's calls --------------------------------------------------------------------------
     @torch.no_grad()
@@ -95,7 +106,8 @@ class InpaintModel(nn.Module):
         """Fill the holes of `image` (PIL, numpy or tensor; single or batched; any size).
 
         `mask` is 1 (or 255) in the hole. The contract's preprocessing is applied and undone here;
-        pixels outside the hole come back exactly as given, in the caller's own type.
+        pixels outside the hole come back exactly as given, in the caller's own type. Always runs in eval
+        mode (normalisation statistics are used, never updated), whatever mode the model is in.
         """
         return self._infer(image, mask, threshold, None)
 
@@ -133,7 +145,8 @@ class InpaintModel(nn.Module):
             raise InputError(f"mask: batch of {m.shape[0]} masks for {x01.shape[0]} images")
         device = next(self.parameters()).device
         xn, mn, how = C.to_network_size(x01.to(device), m.to(device), self.contract)
-        _, pred, _, _ = self.run(xn, mn, intervention=intervention)
+        with eval_mode(self):
+            _, pred, _, _ = self.run(xn, mn, intervention=intervention)
         pred01 = C.from_network_size(C.denormalize(pred, self.contract).clamp(0, 1), how)
         return C.hand_back(pred01.cpu(), torch.ones_like(m) if regenerate else m.cpu(), batch)
 
@@ -144,3 +157,15 @@ class InpaintModel(nn.Module):
         mask = torch.zeros(batch_size, 1, h, w)
         mask[..., h // 4 : 3 * h // 4, w // 4 : 3 * w // 4] = 1.0
         return image, mask
+
+
+@contextmanager
+def eval_mode(module: nn.Module) -> Iterator[nn.Module]:
+    """Run `module` in eval mode and restore each submodule's own mode afterwards."""
+    modes = [(m, m.training) for m in module.modules()]
+    module.eval()
+    try:
+        yield module
+    finally:
+        for m, was in modes:
+            m.training = was

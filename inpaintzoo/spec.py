@@ -98,7 +98,17 @@ class TrainSpec(Strict):
     keep_last: int = Field(2, ge=1)
     best_metric: str = "psnr_hole"
     best_mode: Literal["max", "min"] = "max"
-    num_workers: int = Field(0, ge=0)
+    num_workers: int | Literal["auto"] = Field(
+        "auto", description="DataLoader worker processes; 'auto': none for in-memory data sets without per-image "
+                            "targets, else all cores but one (at most 8)")
+    prefetch_factor: int = Field(2, ge=1, description="batches each worker loads ahead")
+
+    @field_validator("num_workers")
+    @classmethod
+    def _workers(cls, v: Any) -> Any:
+        if isinstance(v, int) and v < 0:
+            raise ValueError("must be 'auto' or a count ≥ 0")
+        return v
 
 
 @dataclass
@@ -129,6 +139,16 @@ class ModelSpec:
     data: dict[str, ComponentRef]
     train: TrainSpec
     source: str = "<spec>"
+    raw: dict[str, Any] | None = None  # the dict it was validated from
+    scope: Literal["all", "data", "inference"] = "all"  # which sections were validated (see `validate`)
+
+    @property
+    def inference_only(self) -> bool:
+        return self.scope != "all"
+
+    def full(self, registry: Registry) -> "ModelSpec":
+        """This spec with its training sections validated too (losses, discriminator, data, train)."""
+        return validate(self.raw, registry, self.source) if self.inference_only else self
 
     @property
     def contract(self) -> Contract:
@@ -136,10 +156,9 @@ class ModelSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """The fully resolved spec, defaults filled in; validates back to an equal spec."""
-        d: dict[str, Any] = {"model": self.model.model_dump(mode="json")}
-        d["encoder"] = self.encoder.to_dict()
-        d["prior"] = self.prior.to_dict()
-        d["decoder"] = self.decoder.to_dict()
+        if self.inference_only:  # training sections as they were given
+            return {**(self.raw or {}), **self._inference_dict()}
+        d = self._inference_dict()
         if self.discriminator is not None:
             d["discriminator"] = self.discriminator.to_dict()
         d["losses"] = {k: v.to_dict() for k, v in self.losses.items()}
@@ -147,6 +166,10 @@ class ModelSpec:
             d["data"] = {k: v.to_dict() for k, v in self.data.items()}
         d["train"] = self.train.model_dump(mode="json")
         return d
+
+    def _inference_dict(self) -> dict[str, Any]:
+        return {"model": self.model.model_dump(mode="json"), "encoder": self.encoder.to_dict(),
+                "prior": self.prior.to_dict(), "decoder": self.decoder.to_dict()}
 
     def components(self) -> list[tuple[str, ComponentRef]]:
         out = [("encoder", self.encoder), ("prior", self.prior), ("decoder", self.decoder)]
@@ -172,9 +195,20 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise SpecError(str(p), ["not a UTF-8 text file"]) from None
 
 
-def validate(raw: dict[str, Any], registry: Registry, source: str = "<spec>") -> ModelSpec:
-    """Validate a parsed spec; raise SpecError listing every problem, one line each."""
+_TRAINING_SECTIONS = ("losses", "discriminator", "data", "train")
+
+
+def validate(raw: dict[str, Any], registry: Registry, source: str = "<spec>",
+             scope: Literal["all", "data", "inference"] = "all") -> ModelSpec:
+    """Validate a parsed spec; raise SpecError listing every problem, one line each.
+
+    scope 'inference' validates what inference builds ([model], [encoder], [prior], [decoder]), 'data' adds
+    [data]; the other sections are kept as given, so loading a model never needs the plugins, files or
+    weights its losses name.
+    """
     problems: list[str] = []
+    if not isinstance(raw, dict):
+        raise SpecError(source, [f"expected a table of sections, got {type(raw).__name__}"])
     for key in raw:
         if key not in _SECTIONS:
             problems.append(f"{key}: unknown section; expected one of {choices_text(_SECTIONS)}{did_you_mean(key, _SECTIONS)}")
@@ -229,15 +263,19 @@ def validate(raw: dict[str, Any], registry: Registry, source: str = "<spec>") ->
     enc = component("encoder", "encoder", section("encoder"))
     prior = component("prior", "prior", section("prior"))
     dec = component("decoder", "decoder", section("decoder"))
-    disc = component("discriminator", "discriminator", section("discriminator", required=False))
+    data: dict[str, ComponentRef] = {}
+    if scope == "inference":
+        if problems:
+            raise SpecError(source, problems)
+        return ModelSpec(model, enc, prior, dec, {}, None, {}, TrainSpec(), source, raw=raw, scope=scope)
+    disc = component("discriminator", "discriminator", section("discriminator", required=False)) if scope == "all" else None
     losses: dict[str, ComponentRef] = {}
-    for name, body in (section("losses") or {}).items():
+    for name, body in (section("losses") or {}).items() if scope == "all" else ():
         ref = component(f"losses.{name}", "loss", body, loss=True)
         if ref is not None:
             losses[name] = ref
-    if "losses" in raw and not raw["losses"]:
+    if scope == "all" and "losses" in raw and not raw["losses"]:
         problems.append("losses: empty; add at least one [losses.NAME] table with a 'type'")
-    data: dict[str, ComponentRef] = {}
     for name, body in (section("data", required=False) or {}).items():
         if name not in _DATA_KEYS:
             problems.append(f"data.{name}: unknown key; expected one of {choices_text(_DATA_KEYS)}{did_you_mean(name, _DATA_KEYS)}")
@@ -245,10 +283,10 @@ def validate(raw: dict[str, Any], registry: Registry, source: str = "<spec>") ->
         ref = component(f"data.{name}", _DATA_KEYS[name], body)
         if ref is not None:
             data[name] = ref
-    train = strict(TrainSpec, section("train", required=False), "train")
+    train = strict(TrainSpec, section("train", required=False), "train") if scope == "all" else TrainSpec()
     if problems:
         raise SpecError(source, problems)
-    return ModelSpec(model, enc, prior, dec, losses, disc, data, train, source)
+    return ModelSpec(model, enc, prior, dec, losses, disc, data, train, source, raw=raw, scope=scope)
 
 
 def load_spec(path: str | Path, registry: Registry) -> ModelSpec:

@@ -1,4 +1,13 @@
-"""The zoo index, `registry.toml`: named models with their specs, data set, licence, paper, hub repo."""
+"""The zoo index, `registry.toml`: named models with their specs, data set, licence, paper and weights.
+
+An entry's weights come from one of:
+- `weights = "shipped"`: trained here and shipped inside the package (`zoo/weights/NAME/`), loaded offline;
+- `[models.NAME.release]`: a checkpoint its authors released, which `inpaintzoo convert` turns into a model
+  folder under `INPAINTZOO_HOME/models/NAME` (the file's name, size, sha256, licence, page and command are
+  recorded in the entry);
+- `hub = "org/name"`: published on the Hugging Face Hub;
+- none: an architecture to train.
+"""
 from __future__ import annotations
 
 import fnmatch
@@ -13,6 +22,22 @@ from .errors import LoadError, SpecError, did_you_mean
 from .spec import read_toml
 
 INDEX = "registry.toml"
+LEGEND = ("weights: shipped = inside the package, loads offline; converted here = converted from the authors' release "
+          "into INPAINTZOO_HOME; convert from … = run the entry's convert command on the released file; "
+          "hub = on the Hugging Face Hub; none = an untrained architecture (train it)")
+
+
+@dataclass(frozen=True)
+class Release:
+    """A checkpoint released by a model's authors, and how to convert it."""
+
+    file: str
+    url: str
+    convert: str
+    license: str = ""
+    size: int | None = None
+    sha256: str | None = None
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -25,10 +50,43 @@ class ZooEntry:
     paper: str = ""
     hub: str | None = None
     revision: str | None = None
+    shipped: bool = False
+    release: Release | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
 
     def spec(self) -> dict[str, Any]:
         return read_toml(self.spec_path)
+
+    @property
+    def shipped_dir(self) -> Path:
+        return self.spec_path.parent / "weights" / self.name
+
+    @property
+    def converted_dir(self) -> Path:
+        from .paths import models_dir
+
+        return models_dir() / self.name
+
+    def weights_status(self) -> str:
+        if self.shipped and (self.shipped_dir / "model.safetensors").is_file():
+            return "shipped"
+        if self.release is not None:
+            return "converted here" if (self.converted_dir / "model.safetensors").is_file() else f"convert from {self.release.file}"
+        if self.hub:
+            return f"hub {self.hub}"
+        return "none"
+
+    def has_weights(self) -> bool:
+        status = self.weights_status()
+        return status in ("shipped", "converted here") or status.startswith("hub ")
+
+    def as_dict(self) -> dict[str, Any]:
+        d = {"name": self.name, "description": self.description, "dataset": self.dataset, "license": self.license,
+             "paper": self.paper, "weights": self.weights_status(), "hub": self.hub, "revision": self.revision,
+             "metrics": self.metrics}
+        if self.release is not None:
+            d["release"] = self.release.__dict__
+        return d
 
 
 def index_path() -> Path:
@@ -50,6 +108,7 @@ def index() -> dict[str, ZooEntry]:
         raise SpecError(str(path), [f"malformed TOML: {exc}"]) from None
     out = {}
     for name, body in (raw.get("models") or {}).items():
+        rel = body.get("release")
         out[name] = ZooEntry(
             name=name,
             spec_path=path.parent / body["spec"],
@@ -59,13 +118,15 @@ def index() -> dict[str, ZooEntry]:
             paper=body.get("paper", ""),
             hub=body.get("hub"),
             revision=body.get("revision"),
+            shipped=body.get("weights") == "shipped",
+            release=Release(**rel) if rel else None,
             metrics=body.get("metrics", {}),
         )
     return out
 
 
-def list_zoo(pattern: str = "*") -> list[ZooEntry]:
-    return [e for n, e in sorted(index().items()) if fnmatch.fnmatchcase(n, pattern)]
+def list_zoo(pattern: str = "*", pretrained: bool = False) -> list[ZooEntry]:
+    return [e for n, e in sorted(index().items()) if fnmatch.fnmatchcase(n, pattern) and (not pretrained or e.has_weights())]
 
 
 def get(name: str) -> ZooEntry:

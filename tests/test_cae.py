@@ -54,21 +54,22 @@ def test_pretrained_encoders_are_the_ones_in_use_and_stay_frozen(tmp_path):
     import tomllib
 
     model = create_model(tomllib.loads(spec))
+    parts = model.train_components()
     image, mask = model.dummy_batch(2)
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-2)
     for _ in range(2):
-        out = model.train()(image, mask)
+        out = model.train()(image, mask, discriminator=parts.discriminator)
         opt.zero_grad()
-        out.loss.backward()
+        parts.losses["cae"](out.context).backward()
         opt.step()
-    tex, st = model.losses["cae"].encoders("cpu")
+    tex, st = parts.losses["cae"].encoders("cpu")
     for enc, folder in ((tex, tex_dir), (st, st_dir)):
         saved = safetensors.torch.load_file(str(folder / "model.safetensors"))
         for k, v in enc.state_dict().items():
             assert torch.equal(v, saved[k]), k
         assert not any(p.requires_grad for p in enc.parameters()) and not enc.training
-    # the CAEs are training-only: not part of MEDFE-CAE's published weights
-    assert not any(k.startswith("losses.cae") for k in model.state_dict())
+    # the CAEs (and every loss) are training-only: not part of MEDFE-CAE's published weights
+    assert {k.split(".")[0] for k in model.state_dict()} == {"encoder", "prior", "decoder"}
 
 
 def test_missing_cae_says_how_to_pretrain(tmp_path, capsys):

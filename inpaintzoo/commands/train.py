@@ -1,73 +1,92 @@
-"""`inpaintzoo train`."""
+"""`inpaintzoo train`: a spec or zoo model; `--resume RUN` continues one."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from pathlib import Path
+
+from . import positive_float, positive_int
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a spec or zoo model; progress, checkpoints, resume, evaluation, plots")
     p.add_argument("spec", nargs="?", help="a spec.toml or a zoo name (omit with --resume)")
-    p.add_argument("--data", help="data root folder (overrides [data.dataset] root)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a spec value by its dotted key, TOML value (repeatable), e.g. --set train.batch_size=8")
+    p.add_argument("--data", help="data root folder (shorthand for --set data.dataset.root=DIR)")
+    p.add_argument("--val-data", metavar="DIR", help="validate on every image of this folder instead of a held-out part of --data")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--epochs", type=int)
-    g.add_argument("--steps", type=int)
-    p.add_argument("--batch-size", type=int, help="global batch size (split across processes)")
-    p.add_argument("--lr", type=float)
+    g.add_argument("--epochs", type=positive_int, help="shorthand for --set train.epochs=N (clears train.steps)")
+    g.add_argument("--steps", type=positive_int, help="shorthand for --set train.steps=N")
+    p.add_argument("--batch-size", type=positive_int, help="global batch size, split across processes (--set train.batch_size=N)")
+    p.add_argument("--lr", type=positive_float, help="learning rate (--set train.optimizer.lr=X)")
+    p.add_argument("--seed", type=int, help="--set train.seed=N")
     p.add_argument("--out", help="run folder (default runs/NAME)")
-    p.add_argument("--resume", metavar="RUN", help="continue the run in RUN from its last checkpoint")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--resume", metavar="RUN", help="continue the run in RUN from its newest intact checkpoint")
+    p.add_argument("--init", metavar="MODEL", help="start from a published model's weights (folder, hf-hub:…, zoo name): fine-tuning")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     p.add_argument("--amp", action="store_true", help="mixed precision: bfloat16 on CPU, float16 + grad scaler on CUDA")
-    p.add_argument("--stop-after", type=int, metavar="N", help="stop with a checkpoint after N steps of this invocation")
-    p.add_argument("--max-minutes", type=float, help="finish (evaluate, write final/) at the first step past this wall time")
-    p.add_argument("--quiet", action="store_true", help="no progress bar; one line per epoch")
+    p.add_argument("--stop-after", type=positive_int, metavar="N", help="stop with a checkpoint after N steps of this invocation")
+    p.add_argument("--max-minutes", type=positive_float, help="time budget: plan the schedule over the steps it allows and "
+                   "finish (evaluate, write final/) at the first step past it")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or progress lines; one line per epoch")
+    p.add_argument("--progress-every", type=positive_float, default=30.0, metavar="SECONDS",
+                   help="when stderr is not a terminal, print a progress line this often (default 30)")
+    p.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard event files")
 
 
 def cmd_train(a: argparse.Namespace) -> int:
-    import json
-
     import torch.distributed as dist
 
     from .. import plugins
     from ..errors import InpaintzooError
-    from ..spec import TrainSpec, validate
-    from ..train.loop import RunOptions, Trainer, TrainingError
+    from ..overrides import parse_sets, resolve, shorthands
+    from ..spec import validate
+    from ..train.loop import RunOptions, Trainer, TrainingError, resolve_device
     from ..zoo import resolve_spec
 
     reg = plugins.registry()
     plugins.warn_failures()
+    resolve_device(a.device)  # a bad --device is reported before anything is read or written
+    sets = {**shorthands(a.epochs, a.steps, a.lr, a.batch_size, a.data, a.seed, a.amp), **parse_sets(a.set)}
+    record: dict = {}
     if a.resume:
         run = Path(a.resume)
-        if not (run / "spec.json").is_file():
+        spec_file = run / "spec.json"
+        if not spec_file.is_file():
             raise TrainingError(f"--resume {run}: not a run folder (no spec.json)")
-        raw, source = json.loads((run / "spec.json").read_text()), str(run / "spec.json")
+        try:
+            raw = json.loads(spec_file.read_text(encoding="utf-8"))
+            record = json.loads((run / "overrides.json").read_text(encoding="utf-8")) if (run / "overrides.json").is_file() else {}
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise TrainingError(f"--resume {run}: {spec_file.name} or overrides.json is corrupt ({exc}); the run "
+                                f"cannot be resumed: start a new one") from None
+        if not isinstance(raw, dict):
+            raise TrainingError(f"--resume {run}: {spec_file} does not hold a spec")
+        source = str(spec_file)
+        if a.spec:
+            raise InpaintzooError(f"train: give a spec or --resume RUN, not both ({a.spec!r} and --resume {a.resume})")
     elif a.spec:
         raw, source = resolve_spec(a.spec)
     else:
         raise InpaintzooError("train: give a spec or zoo name, or --resume RUN")
-    spec = validate(raw, reg, source)
-    overrides = {k: v for k, v in {"epochs": a.epochs, "steps": a.steps, "batch_size": a.batch_size,
-                                   "seed": a.seed}.items() if v is not None}
-    if a.amp:
-        overrides["amp"] = True
-    if a.lr is not None:
-        overrides["optimizer"] = {**spec.train.optimizer.model_dump(), "lr": a.lr}
-    if a.epochs is not None:
-        overrides["steps"] = None
-    if a.resume and (run / "overrides.json").is_file():
-        overrides = {**json.loads((run / "overrides.json").read_text()), **overrides}
-    try:
-        spec.train = TrainSpec(**{**spec.train.model_dump(), **overrides})
-    except Exception as exc:
-        raise InpaintzooError(f"train: bad override: {str(exc).splitlines()[-1]}") from None
+    spec = validate(resolve(raw, sets), reg, source + (" with --set" if sets else ""))
+    record = {**record, **sets}
     out = Path(a.resume) if a.resume else Path(a.out or f"runs/{spec.model.name}")
+    if out.exists() and not out.is_dir():
+        raise InpaintzooError(f"--out {out}: is a file; give a folder for the run")
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if a.device == "cuda" else "gloo")
+        dist.init_process_group("nccl" if a.device.startswith("cuda") else "gloo")
     try:
-        opts = RunOptions(out=out, data=a.data, resume=bool(a.resume), device=a.device, quiet=a.quiet,
-                          stop_after=a.stop_after, max_minutes=a.max_minutes, overrides=overrides)
+        opts = RunOptions(out=out, data=a.data, val_data=a.val_data, resume=bool(a.resume), device=a.device,
+                          quiet=a.quiet, stop_after=a.stop_after, max_minutes=a.max_minutes, overrides=record,
+                          init=a.init, tensorboard=not a.no_tensorboard, progress_interval=a.progress_every)
+        if a.resume and sets and (out / "overrides.json").is_file():
+            from ..train.loop import write_json
+
+            write_json(out / "overrides.json", record)
+            write_json(out / "spec.json", spec.to_dict())
         run = Trainer(spec, opts).fit()
     finally:
         if dist.is_initialized():

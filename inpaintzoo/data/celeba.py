@@ -81,6 +81,10 @@ class CelebA(ImageDataset):
         if not self.files:
             raise InputError(f"celeba root '{root}': the '{cfg.split}' split is empty")
 
+    @property
+    def random_augmentation(self) -> bool:  # type: ignore[override]
+        return bool(self.cfg.flip or self.cfg.load_size)
+
     def __len__(self) -> int:
         return len(self.files)
 

@@ -142,6 +142,8 @@ class SyntheticShapes(ImageDataset):
     """Coloured discs and squares on a gradient: a deterministic procedural set for tests and smoke runs."""
 
     Config = ShapesConfig
+    procedural = True
+    in_memory = True
 
     def __len__(self) -> int:
         return self.cfg.size

@@ -1,17 +1,21 @@
 """One training loop for every model: VAEs, adversarial models and auto-encoders alike.
 
-How a step runs is decided by the model's components, not by its name: if the model has a
-discriminator and an adversarial loss, a discriminator step (its own optimiser) precedes each
-generator step. Resume restores everything (weights, optimisers, schedulers, scaler, EMA, RNG
-states, step), so a stopped and resumed run reaches the weights of an uninterrupted one.
+How a step runs is decided by the model's components, not by its name. Each step runs the generator once;
+if the training parts include an adversarial loss, the discriminator takes its step on the detached output
+of that same pass, then the generator takes its step with the discriminator frozen (the standard order).
+Resume restores everything (weights, optimisers, schedulers, scaler, EMA, RNG states, step), and data
+are drawn from per-sample seeds (see `data.py`), so a stopped and resumed run — by `--stop-after`,
+Ctrl-C or a budget — reaches the weights of an uninterrupted one.
 """
 from __future__ import annotations
 
 import json
-import math
 import os
+import signal
+import threading
 import time
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,61 +25,60 @@ import torch.distributed as dist
 from torch import Tensor, nn
 
 from .. import plugins
-from ..artifact import atomic_dir, save_model, weight_mismatch
-from ..build import build_model
+from ..artifact import remove_stale_temps, save_model, weight_mismatch
+from ..build import build_model, data_targets
 from ..errors import InpaintzooError
 from ..evaluation import evaluate_model, fixed_masks
-from ..model import InpaintModel
-from ..spec import ModelSpec, OptimizerSpec, TrainSpec
+from ..model import InpaintModel, TrainingParts
+from ..spec import ModelSpec
 from . import checkpoint as ckpt
-from .data import DataError, build_dataset, build_masks, check_against_contract, collate
+from .data import (DataError, EpochBatches, TrainItems, auto_workers, build_dataset, build_masks,
+                   check_against_contract, make_loader)
+from .logs import RunLog
+from .optim import Schedule, make_optimizer
 
 
 class TrainingError(InpaintzooError):
     pass
 
 
+class Interrupted(InpaintzooError):
+    """Ctrl-C: the run stopped at a step boundary with a checkpoint (exit status 130)."""
+
+    exit_code = 130
+
+
 @dataclass
 class RunOptions:
     out: Path
     data: str | None = None
+    val_data: str | None = None  # a separate validation folder (its whole content)
     resume: bool = False
     device: str = "cpu"
     quiet: bool = False
     stop_after: int | None = None  # stop (with a checkpoint) after this many steps of this invocation
     max_minutes: float | None = None  # finish (evaluate, write final/) at the first step past this wall time
     overrides: dict[str, Any] = field(default_factory=dict)
+    init: str | None = None  # start from a published model's weights (fine-tuning)
+    tensorboard: bool = True
+    progress_interval: float = 30.0
 
 
-def make_optimizer(params: list[nn.Parameter], o: OptimizerSpec) -> torch.optim.Optimizer:
-    if o.name == "adam":
-        return torch.optim.Adam(params, lr=o.lr, betas=o.betas, eps=o.eps, weight_decay=o.weight_decay)
-    if o.name == "adamw":
-        return torch.optim.AdamW(params, lr=o.lr, betas=o.betas, eps=o.eps, weight_decay=o.weight_decay)
-    if o.name == "adamax":
-        return torch.optim.Adamax(params, lr=o.lr, betas=o.betas, eps=o.eps, weight_decay=o.weight_decay)
-    return torch.optim.SGD(params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
+def resolve_device(name: str) -> torch.device:
+    from ..errors import InputError
 
-
-def make_schedule(opt: torch.optim.Optimizer, t: TrainSpec, total: int) -> torch.optim.lr_scheduler.LambdaLR:
-    warm = int(t.schedule.warmup_fraction * total)
-    base = opt.param_groups[0]["lr"]
-    floor = t.schedule.min_lr / base if base else 0.0
-
-    def factor(step: int) -> float:
-        if warm and step < warm:
-            return (step + 1) / warm
-        hold = max(warm, int(t.schedule.hold_fraction * total))
-        if step < hold:
-            return 1.0
-        p = (step - hold) / max(1, total - hold)
-        if t.schedule.name == "cosine":
-            return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(p, 1.0)))
-        if t.schedule.name == "linear":
-            return floor + (1 - floor) * max(0.0, 1 - p)
-        return 1.0
-
-    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise InputError(f"--device {name}: not a device; use cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InputError(f"--device {name}: no CUDA device is available here; use --device cpu")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise InputError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) here")
+    elif device.type != "cpu":
+        raise InputError(f"--device {name}: unsupported device type '{device.type}'; use cpu or cuda")
+    return device
 
 
 def _dist_info() -> tuple[int, int]:
@@ -84,18 +87,63 @@ def _dist_info() -> tuple[int, int]:
     return 0, 1
 
 
+@contextmanager
+def frozen(module: nn.Module | None) -> Iterator[None]:
+    """No parameter of `module` accumulates gradients inside (the discriminator during the generator step)."""
+    params = [p for p in module.parameters() if p.requires_grad] if module is not None else []
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
+class StopRequest:
+    """The first Ctrl-C asks the loop to stop at the end of the current step (with a checkpoint); a second
+    one interrupts at once. Only installed in the main thread."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def _handle(self, signum, frame) -> None:
+        self.requested = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C raises KeyboardInterrupt
+
+    def __enter__(self) -> "StopRequest":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def allreduce_grads(params: list[nn.Parameter], world: int) -> None:
+    """Average gradients across processes (for parameters outside the DDP-wrapped generator)."""
+    if world > 1:
+        for p in params:
+            if p.grad is not None:
+                dist.all_reduce(p.grad)
+                p.grad /= world
+
+
 class Trainer:
     def __init__(self, spec: ModelSpec, opts: RunOptions):
         self.spec, self.opts, self.t = spec, opts, spec.train
         self.registry = plugins.registry()
         self.rank, self.world = _dist_info()
-        self.device = torch.device(opts.device)
-        if self.device.type == "cuda" and not torch.cuda.is_available():
-            raise TrainingError("--device cuda: no CUDA device is available; use --device cpu")
+        self.device = resolve_device(opts.device)
         if self.t.batch_size % self.world:
             raise TrainingError(f"--batch-size {self.t.batch_size} is not divisible by the {self.world} processes")
         self.train_set = build_dataset(spec, self.registry, "train", opts.data)
-        self.val_set = build_dataset(spec, self.registry, "val", opts.data)
+        if opts.val_data:
+            self.val_set = build_dataset(spec, self.registry, "all", opts.val_data)
+        else:
+            self.val_set = build_dataset(spec, self.registry, "val", opts.data)
         check_against_contract(self.train_set, spec, f"dataset '{spec.data['dataset'].type}'")
         if self.t.batch_size > len(self.train_set):
             raise DataError(f"--batch-size {self.t.batch_size} is larger than the training set ({len(self.train_set)} images)")
@@ -103,20 +151,23 @@ class Trainer:
         self.eval_masks = build_masks(spec, self.registry, "eval_masks")
         torch.manual_seed(self.t.seed)
         self.model: InpaintModel = build_model(spec, self.registry).to(self.device)
+        if opts.init:
+            self._init_from(opts.init)
+        self.parts: TrainingParts = self.model.train_components(self.registry)
         self.memory_format = torch.channels_last if self.t.channels_last else torch.contiguous_format
         self.model.to(memory_format=self.memory_format)
+        self.parts.to(memory_format=self.memory_format)
         self.steps_per_epoch = len(self.train_set) // self.t.batch_size
         self.total = self.t.steps or self.t.epochs * self.steps_per_epoch
-        gen_params = [p for n, p in self.model.named_parameters() if p.requires_grad and not n.startswith("discriminator.")]
-        self.opt = make_optimizer(gen_params, self.t.optimizer)
-        self.sched = make_schedule(self.opt, self.t, self.total)
-        self.adversarial = [n for n, l in self.model.losses.items() if l.adversarial]
+        self.plan = self.total  # the schedule's length: the total, or what a time budget allows
+        disc = self.parts.discriminator
+        self.loss_params = [p for n, p in self.parts.named_parameters() if p.requires_grad and not n.startswith("discriminator.")]
+        self.opt = make_optimizer([p for p in self.model.parameters() if p.requires_grad] + self.loss_params, self.t.optimizer)
+        self.sched = Schedule(self.opt, self.t, self.total)
         self.opt_d = self.sched_d = None
-        if self.adversarial:
-            if self.model.discriminator is None:
-                raise TrainingError(f"losses.{self.adversarial[0]} is adversarial but the spec has no [discriminator]")
-            self.opt_d = make_optimizer(list(self.model.discriminator.parameters()), self.t.discriminator_optimizer)
-            self.sched_d = make_schedule(self.opt_d, self.t, self.total)
+        if self.parts.adversarial:
+            self.opt_d = make_optimizer(list(disc.parameters()), self.t.discriminator_optimizer)
+            self.sched_d = Schedule(self.opt_d, self.t, self.total)
         self.use_amp = self.t.amp
         self.amp_dtype = torch.bfloat16 if self.device.type == "cpu" else torch.float16
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp and self.device.type == "cuda")
@@ -125,29 +176,61 @@ class Trainer:
             from timm.utils import ModelEmaV3
 
             self.ema = ModelEmaV3(self.model, decay=self.t.ema)
-        self.ddp = None
+        self.net: nn.Module = self.model
         if self.world > 1:
-            self.ddp = nn.parallel.DistributedDataParallel(self.model, find_unused_parameters=bool(self.adversarial))
-        self.mask_gen = torch.Generator().manual_seed(self.t.seed + 1)
+            self.net = nn.parallel.DistributedDataParallel(self.model)
+        targets = data_targets(self.parts, self.model.contract)
+        from ..paths import targets_dir
+
+        self.items = TrainItems(self.train_set, self.masks, self.t.seed, targets, cache_root=targets_dir())
+        self.sampler = EpochBatches(len(self.train_set), self.t.batch_size, self.t.seed, self.rank, self.world)
+        self.num_workers = auto_workers(self.train_set, targets) if self.t.num_workers == "auto" else self.t.num_workers
+        self.loader = make_loader(self.items, self.sampler, self.num_workers, self.t.prefetch_factor,
+                                  pin_memory=self.device.type == "cuda", seed=self.t.seed)
         self.step = 0
         self.epoch = 0
         self.best: float | None = None
         self.elapsed = 0.0  # training wall time so far, across resumes
         self.out_of_time = False
         self.run = opts.out
+        self.log = RunLog(self.run, tensorboard=opts.tensorboard, enabled=self.rank == 0)
+
+    # -- setup -----------------------------------------------------------------------------------
+    def _init_from(self, source: str) -> None:
+        from ..loader import load
+
+        init = load(source)
+        problem = weight_mismatch(self.model, init.state_dict())
+        if problem:
+            raise TrainingError(f"--init {source}: its weights do not fit this spec's generator: {problem}")
+        self.model.load_state_dict(init.state_dict())
+
+    def notes(self) -> list[str]:
+        """What the user should know when a run starts."""
+        out = []
+        cfg = getattr(self.train_set, "cfg", None)
+        frac = getattr(cfg, "val_fraction", 0) if cfg is not None else 0
+        if frac and not self.opts.val_data:
+            out.append(f"note: {self.spec.data['dataset'].type} holds out {frac:.0%} of its folder for validation "
+                       f"(val_fraction = {frac}); --val-data DIR validates on another folder instead")
+        out.append(f"data: {len(self.train_set)} training images, {len(self.val_set)} for validation; "
+                   f"{self.num_workers} loader worker(s)")
+        return out
 
     # -- state ---------------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
         s: dict[str, Any] = {
             "model": self.model.state_dict(),
+            "parts": self.parts.state_dict(),
             "opt": self.opt.state_dict(),
             "sched": self.sched.state_dict(),
             "scaler": self.scaler.state_dict(),
-            "rng": {"torch": torch.get_rng_state(), "masks": self.mask_gen.get_state()},
+            "rng": {"torch": torch.get_rng_state()},
             "step": self.step,
             "epoch": self.epoch,
             "best": self.best,
             "elapsed": self.elapsed_now(),
+            "plan": self.plan,
         }
         if torch.cuda.is_available():
             s["rng"]["cuda"] = torch.cuda.get_rng_state_all()
@@ -155,20 +238,24 @@ class Trainer:
             s["opt_d"], s["sched_d"] = self.opt_d.state_dict(), self.sched_d.state_dict()
         if self.ema is not None:
             s["ema"] = self.ema.module.state_dict()
-        s["components"] = {n: m.train_state() for n, m in self.model.named_modules() if hasattr(m, "train_state")}
+        s["components"] = {n: m.train_state() for n, m in self._named_components() if hasattr(m, "train_state")}
         return s
+
+    def _named_components(self) -> Iterator[tuple[str, nn.Module]]:
+        yield from (("model." + n, m) for n, m in self.model.named_modules())
+        yield from (("parts." + n, m) for n, m in self.parts.named_modules())
 
     def load_state(self, s: dict[str, Any], where: Path) -> None:
         weights = ckpt.strip_module_prefix(s["model"])
-        problem = weight_mismatch(self.model, weights)
+        problem = weight_mismatch(self.model, weights) or weight_mismatch(self.parts, s.get("parts", {}))
         if problem:
             raise TrainingError(f"--resume {where}: the checkpoint's architecture differs from the spec: {problem}")
         self.model.load_state_dict(weights)
+        self.parts.load_state_dict(s["parts"])
         self.opt.load_state_dict(s["opt"])
         self.sched.load_state_dict(s["sched"])
         self.scaler.load_state_dict(s["scaler"])
         torch.set_rng_state(s["rng"]["torch"])
-        self.mask_gen.set_state(s["rng"]["masks"])
         if "cuda" in s["rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(s["rng"]["cuda"])
         if self.opt_d is not None and "opt_d" in s:
@@ -176,11 +263,12 @@ class Trainer:
             self.sched_d.load_state_dict(s["sched_d"])
         if self.ema is not None and "ema" in s:
             self.ema.module.load_state_dict(s["ema"])
-        modules = dict(self.model.named_modules())
+        modules = dict(self._named_components())
         for name, st in s.get("components", {}).items():
             modules[name].load_train_state(st)
         self.step, self.epoch, self.best = int(s["step"]), int(s["epoch"]), s["best"]
         self.elapsed = float(s.get("elapsed", 0.0))
+        self.plan = int(s.get("plan", self.total))
 
     def save(self, tag: str | None = None) -> Path | None:
         if self.rank != 0:
@@ -191,63 +279,52 @@ class Trainer:
             ckpt.prune(self.run, self.t.keep_last)
         return folder
 
-    # -- data ----------------------------------------------------------------------------------
-    def batches(self, epoch: int, skip: int):
-        """The epoch's batches in a seeded order; each rank takes its slice of every global batch."""
-        g = torch.Generator().manual_seed(self.t.seed * 100_003 + epoch)
-        order = torch.randperm(len(self.train_set), generator=g).tolist()
-        per_rank = self.t.batch_size // self.world
-        for b in range(skip, self.steps_per_epoch):
-            idx = order[b * self.t.batch_size : (b + 1) * self.t.batch_size]
-            mine = idx[self.rank * per_rank : (self.rank + 1) * per_rank]
-            batch = collate([self.train_set[i] for i in mine])
-            h, w = batch["image"].shape[-2:]
-            if "mask" not in batch:  # else the data set brings its own masks
-                masks = self.masks(self.t.batch_size, h, w, self.mask_gen)  # every rank draws the global batch's masks
-                batch["mask"] = masks[self.rank * per_rank : (self.rank + 1) * per_rank]
-            yield batch
-
     # -- one step ------------------------------------------------------------------------------
     def train_step(self, batch: dict[str, Tensor]) -> dict[str, float]:
-        model = self.model
+        model, parts = self.model, self.parts
         model.train()
-        image = batch["image"].to(self.device).contiguous(memory_format=self.memory_format)
-        mask = batch["mask"].to(self.device).contiguous(memory_format=self.memory_format)
-        labels = batch.get("labels")
-        labels = labels.to(self.device) if labels is not None else None
-        progress = self.step / max(1, self.total)
-        amp = torch.autocast(self.device.type, dtype=self.amp_dtype) if self.use_amp else nullcontext()
+        parts.train()
+        dev = self.device
+        image = batch["image"].to(dev, non_blocking=True).contiguous(memory_format=self.memory_format)
+        mask = batch["mask"].to(dev, non_blocking=True).contiguous(memory_format=self.memory_format)
+        labels = batch["labels"].to(dev, non_blocking=True) if "labels" in batch else None
+        progress = self.step / max(1, self.plan)
+        amp = (lambda: torch.autocast(dev.type, dtype=self.amp_dtype)) if self.use_amp else nullcontext
         logs: dict[str, float] = {}
-        net = self.ddp or model
-        if self.opt_d is not None:
-            with amp:
-                out = model(image, mask, labels, progress, self.step, compute_losses=False)
-                d_loss = sum(model.loss_weights[n] * model.losses[n].discriminator_loss(out.context, model.discriminator)
-                             for n in self.adversarial)
+        with amp():
+            out = self.net(image, mask, labels, progress, self.step, discriminator=parts.discriminator)
+        ctx = out.context
+        ctx.targets = {k.removeprefix("target/"): v.to(dev, non_blocking=True) for k, v in batch.items() if k.startswith("target/")}
+        if self.opt_d is not None:  # D step on the detached output of this same pass
+            with amp():
+                d_loss = parts.discriminator_loss(ctx)
             self._check_finite({"discriminator": d_loss})
             self.opt_d.zero_grad(set_to_none=True)
             self.scaler.scale(d_loss).backward()
+            allreduce_grads(list(parts.discriminator.parameters()), self.world)
             self.scaler.step(self.opt_d)
             self.sched_d.step()
             logs["d_loss"] = float(d_loss.detach())
-        with amp:
-            out = net(image, mask, labels, progress, self.step)
-        self._check_finite(out.losses)
+        with frozen(parts.discriminator), amp():
+            losses = parts.generator_losses(ctx)
+        self._check_finite(losses)
+        total = sum(losses.values())
         self.opt.zero_grad(set_to_none=True)
-        self.scaler.scale(out.loss).backward()
+        self.scaler.scale(total).backward()
+        allreduce_grads(self.loss_params, self.world)
         if self.t.grad_clip:
             self.scaler.unscale_(self.opt)
             nn.utils.clip_grad_norm_(self.opt.param_groups[0]["params"], self.t.grad_clip)
         self.scaler.step(self.opt)
         self.scaler.update()
         self.sched.step()
-        for loss in model.losses.values():
-            loss.after_step(out.context)
+        for loss in parts.losses.values():
+            loss.after_step(ctx)
         if self.ema is not None:
             self.ema.update(model, step=self.step)
         self.step += 1
-        logs.update({k: float(v.detach()) for k, v in out.losses.items()})
-        logs["loss"] = float(out.loss.detach())
+        logs.update({k: float(v.detach()) for k, v in losses.items()})
+        logs["loss"] = float(total.detach())
         return logs
 
     def _check_finite(self, losses: dict[str, Tensor]) -> None:
@@ -265,63 +342,120 @@ class Trainer:
             torch.manual_seed(self.t.seed + 7)
             metrics = evaluate(model, self.val_set, self.eval_masks, self.t.batch_size, self.t.eval_batches, seed=self.t.seed + 2)
             if self.rank == 0:
-                write_sample_grid(model, self.val_set, self.eval_masks, self.run / "samples" / f"step-{self.step:08d}.png",
-                                  seed=self.t.seed + 2, device=self.device)
+                grid = self.run / "samples" / f"step-{self.step:08d}.png"
+                write_sample_grid(model, self.val_set, self.eval_masks, grid, seed=self.t.seed + 2, device=self.device)
+                self.log.image("samples", grid, self.step)
                 for module in model.modules():
                     hook = getattr(module, "on_evaluate", None)
                     if callable(hook) and module is not model:
                         metrics.update(hook(model, self.val_set, self.run / "plots", self.step) or {})
+                for plot in sorted((self.run / "plots").glob(f"*-{self.step:08d}.png")):
+                    self.log.image(f"plots/{plot.name.rsplit('-', 1)[0]}", plot, self.step)
         return metrics
 
     # -- the run -------------------------------------------------------------------------------
+    def _start(self, progress_note) -> bool:
+        """Fresh run folder, or the state of the newest readable checkpoint; False when the run is finished."""
+        for folder in (self.run, self.run / "checkpoints", self.run / "samples", self.run / "plots"):
+            for gone in remove_stale_temps(folder) if self.rank == 0 else []:
+                progress_note(f"removed {gone.name}: left by a write that was killed")
+        if not self.opts.resume:
+            if self.rank == 0:
+                if self.run.exists() and any(self.run.iterdir()):
+                    raise TrainingError(f"--out {self.run}: folder exists and is not empty; pass --resume {self.run} or another --out")
+                self.run.mkdir(parents=True, exist_ok=True)
+                write_json(self.run / "spec.json", self.spec.to_dict())
+                write_json(self.run / "overrides.json", self.opts.overrides)
+            return True
+        candidates = ckpt.checkpoints(self.run)[::-1] + [p for p in [self.run / "checkpoints" / "best"] if p.is_dir()]
+        for i, folder in enumerate(candidates):
+            try:
+                state = ckpt.load_checkpoint(folder)
+            except ckpt.CheckpointError as exc:
+                progress_note(f"warning: {exc}; trying an earlier checkpoint")
+                continue
+            self.load_state(state, folder)
+            if i:
+                progress_note(f"resuming from {folder.name} (step {self.step}), the newest intact checkpoint")
+            dropped = self.log.truncate(self.step)
+            if dropped:
+                progress_note(f"metrics.jsonl: dropped {dropped} row(s) past step {self.step}; they are redone")
+            if self.step >= self.total and (self.run / "final").is_dir():
+                print(f"{self.run}: the run is finished (step {self.step} of {self.total}); its model is {self.run / 'final'}")
+                return False
+            return True
+        progress_note(f"{self.run}: no checkpoint was written before the run stopped; starting again from step 0")
+        self.log.truncate(-1)
+        return True
+
     def fit(self) -> Path:
         from .progress import Progress
 
-        if self.opts.resume:
-            found = ckpt.checkpoints(self.run)
-            if not found:
-                raise TrainingError(f"--resume {self.run}: no checkpoint found under {self.run / 'checkpoints'}")
-            self.load_state(ckpt.load_checkpoint(found[-1]), found[-1])
-        elif self.rank == 0:
-            if self.run.exists() and any(self.run.iterdir()):
-                raise TrainingError(f"--out {self.run}: folder exists and is not empty; pass --resume {self.run} or another --out")
-            self.run.mkdir(parents=True, exist_ok=True)
-            write_json(self.run / "spec.json", self.spec.to_dict())
-            write_json(self.run / "overrides.json", self.opts.overrides)
+        progress = Progress(self.total, self.t.batch_size, quiet=self.opts.quiet, silent=self.rank != 0,
+                            interval=self.opts.progress_interval)
+        if not self._start(progress.note):
+            self.log.close()
+            return self.run
+        for line in self.notes():
+            progress.note(line, always=line.startswith("note:"))
+        progress.run_start = self.step
         start = self.step
         self.t_start = time.perf_counter()
-        progress = Progress(self.total, self.t.batch_size, quiet=self.opts.quiet, silent=self.rank != 0)
         stopped = False
-        try:
-            with progress:
-                while self.step < self.total and not self.out_of_time:
-                    skip = self.step - self.epoch * self.steps_per_epoch
-                    for batch in self.batches(self.epoch, skip):
-                        logs = self.train_step(batch)
-                        progress.update(self.step, self.epoch, logs)
-                        if self.step >= self.total:
-                            break
-                        if self.opts.stop_after and self.step - start >= self.opts.stop_after:
-                            stopped = True
-                            break
-                        if self.opts.max_minutes and self.elapsed_now() >= 60 * self.opts.max_minutes:
-                            self.out_of_time = True  # the budget ends this epoch early; evaluate and finish
-                            break
-                    if stopped:
+        with StopRequest() as stop, progress:
+            while self.step < self.total and not self.out_of_time:
+                self.sampler.set_epoch(self.epoch, self.step - self.epoch * self.steps_per_epoch)
+                for batch in self.loader:
+                    logs = self.train_step(batch)
+                    progress.update(self.step, self.epoch, logs)
+                    self.log.step(self.step, logs, self.opt.param_groups[0]["lr"], progress.images_per_second())
+                    self._plan_budget(start, progress.note)
+                    if stop.requested:
+                        where = self.save()
+                        self.log.close()
+                        raise Interrupted(f"interrupted at step {self.step}; saved {where}; continue with "
+                                          f"`inpaintzoo train --resume {self.run}`")
+                    if self.step >= self.total:
                         break
-                    if (self.step - self.epoch * self.steps_per_epoch >= self.steps_per_epoch or self.step >= self.total
-                            or self.out_of_time):
-                        self.end_epoch(progress)
-        except KeyboardInterrupt:
-            where = self.save()
-            raise TrainingError(f"interrupted at step {self.step}; saved {where}; continue with --resume {self.run}") from None
+                    if self.opts.stop_after and self.step - start >= self.opts.stop_after:
+                        stopped = True
+                        break
+                    if self.opts.max_minutes and self.elapsed_now() >= 60 * self.opts.max_minutes:
+                        self.out_of_time = True  # the budget ends this epoch early; evaluate and finish
+                        break
+                if stopped:
+                    break
+                if (self.step - self.epoch * self.steps_per_epoch >= self.steps_per_epoch or self.step >= self.total
+                        or self.out_of_time):
+                    self.end_epoch(progress)
         if stopped:
             self.save()
+            self.log.close()
             return self.run
         if ckpt.checkpoints(self.run) == [] or ckpt.checkpoints(self.run)[-1].name != f"step-{self.step:08d}":
             self.save()
         self.finish()
+        self.log.close()
         return self.run
+
+    def _plan_budget(self, start: int, note) -> None:
+        """With --max-minutes, plan the schedule over the steps the budget allows, measured on this run's first
+        steps (at least 10 steps and 20 s), instead of over epochs × steps_per_epoch it will never reach."""
+        if not self.opts.max_minutes or getattr(self, "_planned", False):
+            return
+        done, spent = self.step - start, time.perf_counter() - self.t_start
+        if done < 10 or spent < 20:
+            return
+        self._planned = True
+        per_step = spent / done
+        fits = self.step + int((60 * self.opts.max_minutes - self.elapsed_now()) / per_step)
+        if fits < self.plan:
+            self.plan = max(self.step + 1, fits)
+            for s in (self.sched, self.sched_d):
+                if s is not None:
+                    s.replan(self.plan)
+            note(f"budget: {self.opts.max_minutes:g} min at {per_step:.2f} s/step fits about {self.plan} steps of the "
+                 f"{self.total} planned; the learning-rate schedule (and any warm-up by progress) now spans {self.plan} steps")
 
     def elapsed_now(self) -> float:
         return self.elapsed + (time.perf_counter() - self.t_start if hasattr(self, "t_start") else 0.0)
@@ -336,8 +470,8 @@ class Trainer:
         if self.epoch % self.t.eval_every == 0 or last:
             metrics = self.evaluate()
             if self.rank == 0:
-                with open(self.run / "metrics.jsonl", "a", encoding="utf-8") as f:
-                    f.write(json.dumps({"step": self.step, "epoch": self.epoch, "elapsed_s": round(self.elapsed_now(), 2), **progress.means(), **{f"val/{k}": v for k, v in metrics.items()}}) + "\n")
+                self.log.evaluation({"step": self.step, "epoch": self.epoch, "elapsed_s": round(self.elapsed_now(), 2),
+                                     **progress.means(), **{f"val/{k}": v for k, v in metrics.items()}})
             value = metrics.get(self.t.best_metric)
             better = value is not None and (self.best is None or (value > self.best if self.t.best_mode == "max" else value < self.best))
             if better:
@@ -357,7 +491,7 @@ class Trainer:
                 write_json(self.run / "distributed.json", {"world_size": self.world, "rank_checksums": [float(g) for g in gathered]})
         if self.rank == 0:
             extra = {"training": {"steps": self.step, "epochs": self.epoch, "ema": bool(self.ema), "overrides": self.opts.overrides,
-                                  "data": self.opts.data}}
+                                  "data": self.opts.data, "val_data": self.opts.val_data, "init": self.opts.init}}
             save_model(final_model, self.run / "final", overwrite=True, extra=extra)
 
 
@@ -370,33 +504,48 @@ def evaluate(model: InpaintModel, dataset, masks, batch_size: int, batches: int,
 
 
 @torch.no_grad()
-def write_sample_grid(model: InpaintModel, dataset, masks, path: Path, seed: int, n: int = 8, device: Any = "cpu") -> None:
-    """Rows of masked input | output | ground truth."""
-    from torchvision.utils import make_grid
-
+def write_sample_grid(model: InpaintModel, dataset, masks, path: Path, seed: int, n: int = 8, device: Any = "cpu"):
+    """Rows of masked input | output | ground truth, titled, with the hole in a colour the data do not use."""
     from ..contract import denormalize
+    from ..model import eval_mode
+    from ..plots import hole_colour, labelled_grid, save_image, show_holes
 
     n = min(n, len(dataset))
-    image = collate([dataset[i] for i in range(n)])["image"].to(device)
+    image = torch.stack([dataset[i]["image"] for i in range(n)]).to(device)
     mask = fixed_masks(dataset, masks, n, image.shape[-2], image.shape[-1], seed).to(device)
-    _, pred, _, _ = model.run(image, mask)
+    with eval_mode(model):
+        _, pred, _, _ = model.run(image, mask)
     out = torch.where(mask.bool(), denormalize(pred, model.contract).clamp(0, 1), image)
-    shown = image * (1 - mask) + mask * torch.tensor([1.0, 1.0, 1.0, 1.0][: image.shape[1]], device=device).view(1, -1, 1, 1)
-    rows = torch.stack([shown, out, image], dim=1).flatten(0, 1)[:, :3]
-    save_png(make_grid(rows.cpu(), nrow=3, padding=2, pad_value=1.0), path)
+    name, colour = hole_colour(image)
+    shown = show_holes(image, mask, colour)
+    tiles = [[shown[i], out[i], image[i]] for i in range(n)]
+    grid, layout = labelled_grid(tiles, col_titles=["masked input", "output", "ground truth"],
+                                 title=f"step {path.stem.removeprefix('step-').lstrip('0') or '0'} · hole shown in {name}")
+    save_image(grid, path)
+    return layout
 
 
 def save_png(grid: Tensor, path: Path) -> None:
+    """A C×H×W tensor in [0, 1] as a PNG, written atomically."""
     from PIL import Image
 
-    arr = (grid.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.png")
-    Image.fromarray(arr).save(tmp)
-    os.replace(tmp, path)
+    from ..plots import save_image
+
+    arr = (grid.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
+    save_image(Image.fromarray(arr), path)
 
 
 def write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(json.dumps(obj, indent=2) + "\n")
+    os.chmod(tmp, 0o666 & ~_umask())
     os.replace(tmp, path)
+
+
+def _umask() -> int:
+    from ..artifact import umask
+
+    return umask()

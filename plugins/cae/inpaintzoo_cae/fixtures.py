@@ -18,14 +18,17 @@ def cae_spec(kind: str, size: int = 32, ngf: int = 8, cap: int = 32) -> dict:
 
 
 def write_tiny_caes(folder: Path, size: int = 32) -> tuple[Path, Path]:
-    from inpaintzoo import create_model
+    import warnings
+
+    from inpaintzoo import UntrainedWarning, create_model
     from inpaintzoo.artifact import save_model
 
     out = []
     for i, kind in enumerate(("texture", "structure")):
         path = Path(folder) / f"cae-{kind}"
         if not path.exists():
-            with torch.random.fork_rng(devices=[]):
+            with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+                warnings.simplefilter("ignore", UntrainedWarning)  # untrained on purpose: a fixture
                 torch.manual_seed(10 + i)
                 save_model(create_model(cae_spec(kind, size)), path)
         out.append(path)

@@ -120,6 +120,7 @@ class ConceptFaces(ImageDataset):
     """Procedural faces with gender, smile, eyes_open, mouth_open from a known SCM (true counterfactuals)."""
 
     Config = FacesConfig
+    procedural = True
     label_names = CONCEPTS
 
     def __len__(self) -> int:

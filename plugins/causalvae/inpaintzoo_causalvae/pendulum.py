@@ -127,6 +127,8 @@ class Pendulum(ImageDataset):
     """CausalVAE's pendulum scenes (exact grid, geometry, split and labels), each split rendered once."""
 
     Config = PendulumConfig
+    procedural = True
+    in_memory = True
     label_names = CONCEPTS
 
     def __init__(self, cfg: PendulumConfig):

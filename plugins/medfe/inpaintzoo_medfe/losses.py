@@ -1,8 +1,8 @@
 """MEDFE's losses: relativistic-average LSGAN, VGG16 perceptual and style, and the intermediate loss."""
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
+from functools import partial
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -10,7 +10,8 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from inpaintzoo.backbones import load_features
-from inpaintzoo.interfaces import ComponentConfig, Loss, LossContext
+from inpaintzoo.components.init import release_init
+from inpaintzoo.interfaces import ComponentConfig, DataTarget, Loss, LossContext
 
 
 def ralsgan(d_real: Tensor, d_fake: Tensor, for_generator: bool) -> Tensor:
@@ -24,21 +25,24 @@ class AdversarialConfig(ComponentConfig):
 
 
 class RaLSGAN(Loss):
-    """Relativistic average LSGAN over the global and local PatchGANs (same crop for real and fake)."""
+    """Relativistic average LSGAN over the global and local PatchGANs.
+
+    One local crop per iteration, as the release (which draws it in `set_input`): the discriminator and
+    generator steps of a step share it through the context, and real and fake use the same crop.
+    """
 
     Config = AdversarialConfig
     adversarial = True
 
-    def _scores(self, disc, real: Tensor, fake: Tensor) -> list[tuple[Tensor, Tensor]]:
-        crop = disc.sample_crop(*real.shape[-2:])
-        return list(zip(disc(real, crop=crop), disc(fake, crop=crop)))
+    def _scores(self, ctx: LossContext, disc, fake: Tensor) -> list[tuple[Tensor, Tensor]]:
+        crop = ctx.shared.setdefault("medfe.crop", disc.sample_crop(*ctx.target.shape[-2:]))
+        return list(zip(disc(ctx.target, crop=crop), disc(fake, crop=crop)))
 
     def forward(self, ctx: LossContext) -> Tensor:
-        disc = ctx.model.discriminator
-        return sum(ralsgan(r, f, True) for r, f in self._scores(disc, ctx.target, ctx.pred))
+        return sum(ralsgan(r, f, True) for r, f in self._scores(ctx, ctx.discriminator, ctx.pred))
 
     def discriminator_loss(self, ctx: LossContext, discriminator) -> Tensor:
-        return sum(ralsgan(r, f, False) for r, f in self._scores(discriminator, ctx.target, ctx.pred.detach()))
+        return sum(ralsgan(r, f, False) for r, f in self._scores(ctx, discriminator, ctx.pred.detach()))
 
     def example_inputs(self, batch_size: int = 2) -> tuple:
         from inpaintzoo.testing import dummy_loss_context
@@ -46,8 +50,7 @@ class RaLSGAN(Loss):
         from .discriminator import GlobalLocalPatchGAN
 
         ctx = dummy_loss_context(batch_size, size=16)
-        ctx.model = nn.Module()
-        ctx.model.discriminator = GlobalLocalPatchGAN(GlobalLocalPatchGAN.Config(local_size=8, n_convs=2)).eval()
+        ctx.discriminator = GlobalLocalPatchGAN(GlobalLocalPatchGAN.Config(local_size=8, n_convs=2)).eval()
         return (ctx,)
 
 
@@ -136,8 +139,23 @@ class Style(_VGGLoss):
 
 class IntermediateConfig(ComponentConfig):
     ngf: int = Field(8, ge=1, description="must match the equalizer's (branch width 4·ngf)")
-    structure: str = Field("rtv", description="'rtv': RTV-smoothed target (cached per image); 'image': the target itself")
-    cache_size: int = Field(20000, ge=0)
+    structure: Literal["rtv", "image"] = Field(
+        "rtv", description="'rtv': the RTV-smoothed image (computed once per training image in the data workers and "
+                           "cached; `inpaintzoo precompute SPEC` fills the cache ahead); 'image': the target itself")
+    init: Literal["release", "pytorch"] = Field("release", description="'release': N(0, 0.02) for the RGB head, as init_net")
+
+
+def structure_target(image01: Tensor, mean: tuple[float, ...], std: tuple[float, ...], factor: int) -> Tensor:
+    """One training image's structure target: tsmooth(image) in the contract's normalised units, bilinearly
+    reduced to the branch features' size (1/factor). Runs in a DataLoader worker."""
+    from .rtv import rtv_smooth
+
+    s01 = rtv_smooth(image01[None].double())
+    c = s01.shape[1]
+    m = torch.tensor(mean * (c // len(mean)) if len(mean) != c else mean, dtype=s01.dtype).view(1, -1, 1, 1)
+    d = torch.tensor(std * (c // len(std)) if len(std) != c else std, dtype=s01.dtype).view(1, -1, 1, 1)
+    size = (image01.shape[-2] // factor, image01.shape[-1] // factor)
+    return F.interpolate(((s01 - m) / d).float(), size=size, mode="bilinear", align_corners=False)[0]
 
 
 class Intermediate(Loss):
@@ -149,37 +167,36 @@ class Intermediate(Loss):
     def __init__(self, cfg: IntermediateConfig):
         super().__init__(cfg)
         self.to_rgb = nn.Sequential(nn.Conv2d(4 * cfg.ngf, 3, 1), nn.Tanh())
-        self._cache: OrderedDict[str, Tensor] = OrderedDict()
+        if cfg.init == "release":
+            release_init(self)
 
-    def structure_target(self, target: Tensor, size) -> Tensor:
-        from .rtv import rtv_smooth
-
-        small = []
-        for img in target.detach():
-            key = hashlib.sha1(img.cpu().numpy().tobytes()).hexdigest()
-            hit = self._cache.get(key)
-            if hit is None:
-                s01 = rtv_smooth((img[None] * 0.5 + 0.5).clamp(0, 1).float()) if self.cfg.structure == "rtv" else img[None] * 0.5 + 0.5
-                hit = F.interpolate(s01 * 2 - 1, size=size, mode="bilinear", align_corners=False)[0].cpu()
-                if self.cfg.cache_size:
-                    self._cache[key] = hit
-                    while len(self._cache) > self.cfg.cache_size:
-                        self._cache.popitem(last=False)
-            small.append(hit.to(target.device))
-        return torch.stack(small)
+    def data_target(self, contract) -> DataTarget | None:
+        if self.cfg.structure != "rtv":
+            return None
+        mean, std = tuple(contract.mean), tuple(contract.std)
+        return DataTarget("medfe.structure", partial(structure_target, mean=mean, std=std, factor=8), version="rtv-exact-1")
 
     def forward(self, ctx: LossContext) -> Tensor:
         de, st = ctx.latent.extras["x_DE_fi"], ctx.latent.extras["x_ST_fi"]
         size = de.shape[-2:]
         tex_t = F.interpolate(ctx.target, size=size, mode="bilinear", align_corners=False)
-        st_t = self.structure_target(ctx.target, size)
+        if self.cfg.structure == "rtv":
+            if "medfe.structure" not in ctx.targets:
+                raise ValueError("medfe.intermediate: the batch has no 'medfe.structure' target (train through the "
+                                 "training loop, which computes it in the data pipeline)")
+            st_t = ctx.targets["medfe.structure"]
+        else:
+            st_t = tex_t
         return F.l1_loss(self.to_rgb(de), tex_t) + F.l1_loss(self.to_rgb(st), st_t)
 
     def example_inputs(self, batch_size: int = 2) -> tuple:
         from inpaintzoo.testing import dummy_loss_context
 
-        ctx = dummy_loss_context(batch_size, size=16)
+        ctx = dummy_loss_context(batch_size, size=32)
         g = torch.Generator().manual_seed(3)
         ctx.latent.extras["x_DE_fi"] = torch.randn(batch_size, 4 * self.cfg.ngf, 4, 4, generator=g, requires_grad=True)
         ctx.latent.extras["x_ST_fi"] = torch.randn(batch_size, 4 * self.cfg.ngf, 4, 4, generator=g, requires_grad=True)
+        t = self.data_target(type("C", (), {"mean": [0.5], "std": [0.5]})())
+        if t is not None:
+            ctx.targets[t.name] = torch.stack([t.fn(im * 0.5 + 0.5) for im in ctx.target])
         return (ctx,)

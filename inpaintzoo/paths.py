@@ -1,0 +1,26 @@
+"""Where inpaintzoo keeps files between runs: `INPAINTZOO_HOME`, else `$XDG_CACHE_HOME/inpaintzoo`
+(default `~/.cache/inpaintzoo`).
+
+    models/NAME/      converted release weights (`inpaintzoo convert`), found by `load(NAME)` offline
+    targets/KEY/      per-image data targets (e.g. MEDFE's RTV structure images), one .npy per image
+    *.pt              downloaded FID Inception weights
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def home() -> Path:
+    explicit = os.environ.get("INPAINTZOO_HOME") or os.environ.get("INPAINTZOO_CACHE")  # the latter: older name
+    if explicit:
+        return Path(explicit).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "inpaintzoo"
+
+
+def models_dir() -> Path:
+    return home() / "models"
+
+
+def targets_dir() -> Path:
+    return home() / "targets"
