@@ -1,12 +1,19 @@
-"""Mask generators (1 = hole): centre square, random boxes, LaMa-style irregular strokes, free-form strokes.
+"""Mask generators (1 = hole): centre square, random boxes, LaMa's irregular masks, free-form strokes.
 
-Sizes are given for 256-pixel images, as LaMa states them, and scaled with the image.
+LaMa's presets are its released mask-generation configurations, `configs/data_gen/random_{thin,medium,thick}_
+{256,512}.yaml` (advimman/lama), read as facts: a mask is either irregular strokes or boxes, drawn with
+probabilities proportional to `irregular_proba` and `box_proba` (1 and 0.3), in pixels of an image whose
+shorter side is the configuration's resolution, and a mask covering more than `max_tamper_area` (0.5) of the
+image is drawn again. Strokes are polylines of 1–5 segments with round ends; sizes are scaled with the image
+(pixels at 256 for a 256 configuration). Drawing uses PIL.
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import torch
 from pydantic import Field
 from torch import Tensor
@@ -23,17 +30,28 @@ def _rand(g: torch.Generator) -> float:
     return float(torch.rand((), generator=g))
 
 
-def draw_segment(canvas: Tensor, x0: float, y0: float, x1: float, y1: float, width: float) -> None:
-    """Set to 1 every pixel within width/2 of the segment (a thick line with round caps)."""
-    h, w = canvas.shape
-    ys = torch.arange(h, dtype=torch.float32).view(-1, 1)
-    xs = torch.arange(w, dtype=torch.float32).view(1, -1)
-    dx, dy = x1 - x0, y1 - y0
-    ll = dx * dx + dy * dy
-    t = ((xs - x0) * dx + (ys - y0) * dy) / ll if ll > 0 else torch.zeros(h, w)
-    t = t.clamp(0, 1)
-    d2 = (xs - (x0 + t * dx)) ** 2 + (ys - (y0 + t * dy)) ** 2
-    canvas[d2 <= (width / 2) ** 2] = 1.0
+class Strokes:
+    """A PIL canvas for strokes with round ends and joints, and boxes (1 = hole)."""
+
+    def __init__(self, height: int, width: int):
+        from PIL import Image, ImageDraw
+
+        self.image = Image.new("L", (width, height), 0)
+        self.draw = ImageDraw.Draw(self.image)
+
+    def segment(self, x0: float, y0: float, x1: float, y1: float, width: float) -> None:
+        w = max(1, int(round(width)))
+        self.draw.line([(x0, y0), (x1, y1)], fill=1, width=w)
+        r = w / 2
+        for x, y in ((x0, y0), (x1, y1)):  # round ends, as cv2.line's thick lines
+            self.draw.ellipse([x - r, y - r, x + r, y + r], fill=1)
+
+    def box(self, x: int, y: int, w: int, h: int) -> None:
+        if w > 0 and h > 0:
+            self.draw.rectangle([x, y, x + w - 1, y + h - 1], fill=1)
+
+    def tensor(self) -> Tensor:
+        return torch.from_numpy(np.asarray(self.image, dtype=np.float32))
 
 
 def draw_box(canvas: Tensor, g: torch.Generator, lo: int, hi: int) -> None:
@@ -99,47 +117,92 @@ class BoxesMask(MaskGenerator):
         return out
 
 
-#: LaMa's irregular-mask presets at 256 px: strokes, max width, max length, box chance, boxes, box size.
+@dataclass(frozen=True)
+class LamaPreset:
+    """One of LaMa's `random_*` mask configurations (pixels at `resolution`)."""
+
+    resolution: int
+    min_times: int
+    max_times: int
+    max_width: int
+    max_len: int
+    max_angle: int = 4
+    box_proba: float = 0.0
+    box_margin: int = 0
+    box_min: int = 0
+    box_max: int = 0
+    box_min_times: int = 1
+    box_max_times: int = 1
+
+
+#: advimman/lama configs/data_gen/random_{kind}_{resolution}.yaml (irregular_proba 1 throughout; max_tamper_area 0.5)
 LAMA_PRESETS = {
-    "thin": dict(min_times=4, max_times=70, max_width=20, max_len=100, box_p=0.0, boxes=(0, 0), box_size=(0, 0)),
-    "medium": dict(min_times=4, max_times=10, max_width=100, max_len=200, box_p=0.3, boxes=(1, 5), box_size=(30, 150)),
-    "thick": dict(min_times=1, max_times=5, max_width=250, max_len=450, box_p=0.3, boxes=(1, 4), box_size=(30, 300)),
+    ("thin", 256): LamaPreset(256, 4, 50, 10, 40),
+    ("thin", 512): LamaPreset(512, 4, 70, 20, 100),
+    ("medium", 256): LamaPreset(256, 4, 5, 50, 100, box_proba=0.3, box_margin=0, box_min=10, box_max=50, box_max_times=5),
+    ("medium", 512): LamaPreset(512, 4, 10, 100, 200, box_proba=0.3, box_margin=0, box_min=30, box_max=150, box_max_times=5),
+    ("thick", 256): LamaPreset(256, 1, 5, 100, 200, box_proba=0.3, box_margin=10, box_min=30, box_max=150, box_max_times=3),
+    ("thick", 512): LamaPreset(512, 1, 5, 250, 450, box_proba=0.3, box_margin=10, box_min=30, box_max=300, box_max_times=4),
 }
+LAMA_MAX_AREA = 0.5
 
 
 class LamaConfig(ComponentConfig):
     preset: Literal["thin", "medium", "thick"] = "medium"
-    max_angle: int = Field(4, ge=1)
+    resolution: Literal[256, 512] = Field(256, description="LaMa's configuration: random_{preset}_{resolution}; sizes "
+                                                          "are pixels at that resolution, scaled with the image")
+    max_area: float = Field(LAMA_MAX_AREA, gt=0, le=1, description="masks covering more of the image are drawn again "
+                                                                    "(LaMa's max_tamper_area)")
 
 
 class LamaMask(MaskGenerator):
-    """LaMa's irregular strokes (polylines of 1–5 segments) with its thin/medium/thick presets, plus boxes."""
+    """LaMa's irregular masks: strokes (polylines of 1–5 segments) or boxes, with its thin/medium/thick presets.
+
+    As LaMa's `RandomIrregularMaskGenerator` at full ramp, the stroke count runs to max_times + 1, segment
+    angles are 0.01 + {0 … max_angle−1} rad (mirrored on even strokes), lengths 10 + [0, max_len) and widths
+    5 + [0, max_width) px, and ends are clipped to the image.
+    """
 
     Config = LamaConfig
 
     def __call__(self, n: int, height: int, width: int, generator: torch.Generator) -> Tensor:
-        p = LAMA_PRESETS[self.cfg.preset]
-        scale = min(height, width) / 256
+        p = LAMA_PRESETS[(self.cfg.preset, self.cfg.resolution)]
         out = torch.zeros(n, 1, height, width)
         for i in range(n):
-            canvas = out[i, 0]
-            for k in range(_randint(p["min_times"], p["max_times"], generator)):
-                x, y = _randint(0, width - 1, generator), _randint(0, height - 1, generator)
-                for _ in range(1 + _randint(0, 4, generator)):
-                    angle = 0.01 + _randint(0, self.cfg.max_angle - 1, generator)
-                    if k % 2 == 0:
-                        angle = 2 * math.pi - angle
-                    length = (10 + _randint(0, p["max_len"] - 1, generator)) * scale
-                    brush = max(1.0, (5 + _randint(0, p["max_width"] - 1, generator)) * scale)
-                    ex = min(max(x + length * math.sin(angle), 0), width - 1)
-                    ey = min(max(y + length * math.cos(angle), 0), height - 1)
-                    draw_segment(canvas, x, y, ex, ey, brush)
-                    x, y = ex, ey
-            if p["box_p"] and _rand(generator) < p["box_p"]:
-                lo, hi = (max(1, round(s * scale)) for s in p["box_size"])
-                for _ in range(_randint(*p["boxes"], generator)):
-                    draw_box(canvas, generator, lo, hi)
+            for _ in range(1000):
+                m = self.draw(p, height, width, generator)
+                if float(m.mean()) <= self.cfg.max_area:
+                    break
+            out[i, 0] = m
         return out
+
+    @staticmethod
+    def draw(p: LamaPreset, height: int, width: int, g: torch.Generator) -> Tensor:
+        scale = min(height, width) / p.resolution
+        canvas = Strokes(height, width)
+        if p.box_proba and _rand(g) < p.box_proba / (1.0 + p.box_proba):
+            margin = round(p.box_margin * scale)
+            lo = max(1, round(p.box_min * scale))
+            hi = max(lo, min(round(p.box_max * scale), height - 2 * margin, width - 2 * margin))
+            for _ in range(_randint(p.box_min_times, p.box_max_times, g)):
+                bw, bh = _randint(lo, hi, g), _randint(lo, hi, g)
+                x = _randint(margin, max(margin, width - margin - bw), g)
+                y = _randint(margin, max(margin, height - margin - bh), g)
+                canvas.box(x, y, bw, bh)
+            return canvas.tensor()
+        for k in range(_randint(p.min_times, p.max_times + 1, g)):
+            x, y = _randint(0, width - 1, g), _randint(0, height - 1, g)
+            for _ in range(1 + _randint(0, 4, g)):
+                angle = 0.01 + _randint(0, p.max_angle - 1, g)
+                if k % 2 == 0:
+                    angle = 2 * math.pi - angle
+                length = (10 + _randint(0, p.max_len - 1, g)) * scale
+                brush = max(1.0, (5 + _randint(0, p.max_width - 1, g)) * scale)
+                ex = min(max(int(x + length * math.sin(angle)), 0), width)
+                ey = min(max(int(y + length * math.cos(angle)), 0), height)
+                canvas.segment(x, y, ex, ey, brush)
+                x, y = ex, ey
+        return canvas.tensor()
 
 
 class FreeFormConfig(ComponentConfig):
@@ -161,6 +224,7 @@ class FreeFormMask(MaskGenerator):
         avg_radius = math.sqrt(height * height + width * width) / 8
         out = torch.zeros(n, 1, height, width)
         for i in range(n):
+            canvas = Strokes(height, width)
             for _ in range(_randint(1, c.max_strokes, generator)):
                 nv = _randint(4, max(4, c.max_vertices), generator)
                 brush = max(1.0, (c.min_width + _rand(generator) * (c.max_width - c.min_width)) * scale)
@@ -172,6 +236,7 @@ class FreeFormMask(MaskGenerator):
                     r = max(1.0, avg_radius / 2 + (_rand(generator) - 0.5) * avg_radius)
                     ex = min(max(x + r * math.cos(a), 0), width - 1)
                     ey = min(max(y + r * math.sin(a), 0), height - 1)
-                    draw_segment(out[i, 0], x, y, ex, ey, brush)
+                    canvas.segment(x, y, ex, ey, brush)
                     x, y = ex, ey
+            out[i, 0] = canvas.tensor()
         return out
