@@ -31,14 +31,65 @@ def _make(ref: ComponentRef, registry: Registry, where: str) -> Any:
 
 
 def build_model(spec: ModelSpec, registry: Registry, check: bool = True) -> InpaintModel:
-    """Build the generator of `spec` and (by default) run one forward pass on a dummy batch."""
+    """Build the generator of `spec` and (by default) run one forward pass on a dummy batch.
+
+    Config fields left unset (None) that a component can infer from the previous stage's output (e.g. the
+    causal layer's `in_features`) are inferred from a dry run and written into `spec`, so config.json holds
+    concrete values.
+    """
     enc = _make(spec.encoder, registry, "encoder")
+    spec.prior = _inferred(spec.prior, registry, "prior", lambda: _dry_features(spec, enc))
     prior = _make(spec.prior, registry, "prior")
+    spec.decoder = _inferred(spec.decoder, registry, "decoder", lambda: _dry_latent(spec, enc, prior))
     dec = _make(spec.decoder, registry, "decoder")
     model = InpaintModel(spec, enc, prior, dec)
     if check:
         check_model(model)
     return model
+
+
+def _inferred(ref: ComponentRef, registry: Registry, where: str, upstream) -> ComponentRef:
+    """`ref` with its unset (None) fields filled by the component's `infer_config` from the upstream output."""
+    entry = registry.get(ref.type, ref.kind)
+    unset = [k for k, v in ref.config if v is None]
+    if not unset or not hasattr(entry.factory, "infer_config"):
+        return ref
+    updates = entry.factory.infer_config(ref.config, upstream())
+    if not updates:
+        return ref
+    try:
+        cfg = type(ref.config)(**{**ref.config.model_dump(), **updates})
+    except Exception as exc:
+        raise BuildError(f"{where} ('{ref.type}'): inferred {updates} do not validate: {_short(exc)}") from None
+    return ComponentRef(ref.type, ref.kind, cfg, ref.weight)
+
+
+def _dry_inputs(spec: ModelSpec) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    from . import contract as C
+
+    ct = spec.contract
+    h, w = ct.image_size
+    image = torch.rand(1, ct.channels, h, w, generator=torch.Generator().manual_seed(0))
+    mask = torch.zeros(1, 1, h, w)
+    return C.normalize(C.fill_holes(image, mask, ct), ct), mask, None
+
+
+def _dry_features(spec: ModelSpec, enc: nn.Module) -> list[torch.Tensor]:
+    from .model import eval_mode
+
+    x, mask, _ = _dry_inputs(spec)
+    with torch.no_grad(), eval_mode(enc):
+        return _stage(lambda: enc(x, mask), f"encoder '{spec.encoder.type}'", "the contract's image")
+
+
+def _dry_latent(spec: ModelSpec, enc: nn.Module, prior: nn.Module):
+    from .model import eval_mode
+
+    feats = _dry_features(spec, enc)
+    x, mask, _ = _dry_inputs(spec)
+    labels = torch.zeros(1, prior.label_dim) if getattr(prior, "label_dim", 0) else None
+    with torch.no_grad(), eval_mode(prior):
+        return _stage(lambda: prior(feats, labels, mask), f"prior '{spec.prior.type}'", f"encoder '{spec.encoder.type}'")
 
 
 def build_training_parts(model: InpaintModel, registry: Registry | None = None, check: bool = True) -> TrainingParts:
@@ -92,10 +143,12 @@ def check_model(model: InpaintModel, batch_size: int = 2) -> None:
                          f"prior '{spec.prior.type}' (h {_shapes([latent.h])}, skips {_shapes(latent.skips or [])})")
             pred = model.decoder.to_image(raw)
             if tuple(pred.shape) != tuple(image.shape):
+                hint_fn = getattr(type(model.decoder), "size_hint", None)
+                hint = hint_fn(spec.decoder.config, tuple(spec.model.image_size)) if hint_fn else None
                 raise BuildError(
                     f"decoder '{spec.decoder.type}' returns images of shape {tuple(pred.shape)} but [model] "
-                    f"declares {tuple(image.shape)} (batch, channels, height, width); fix the decoder or [model]"
-                )
+                    f"declares {tuple(image.shape)} (batch, channels, height, width); "
+                    + (hint or "fix the decoder or [model]"))
     finally:
         model.train(was_training)
 

@@ -27,6 +27,8 @@ class Batch:
     single: bool
     original: Any
     uint8: bool
+    pil: list[dict] | None = None  # per PIL image: its mode, original pixels and alpha (see `_pil_in`)
+    scale: float = 255.0  # integer images: the value of full intensity (255, or 65535 for 16-bit)
 
 
 def _pil():
@@ -35,30 +37,90 @@ def _pil():
     return Image
 
 
+#: PIL modes holding 16-bit (or wider) integer grey levels
+WIDE_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+#: accepted image encodings: PIL modes, array dtypes (documented in the README)
+ACCEPTED = "8-bit L/RGB/RGBA/P/1/LA/CMYK, 16-bit grey (I;16) PIL images; uint8, uint16 or float [0, 1] arrays and tensors"
+
+
+def _pil_in(im: Any, channels: int) -> tuple[Tensor, dict]:
+    """One PIL image as a C×H×W float in [0, 1] for a `channels` model, and what hand-back needs.
+
+    16-bit grey is scaled by 65535 (not clipped to 255); an alpha channel the model does not take is kept
+    aside and returned unchanged; the result comes back in the image's own mode.
+    """
+    mode = im.mode
+    info: dict = {"mode": mode}
+    if mode in WIDE_MODES:
+        arr = np.asarray(im)
+        if mode == "I" and (arr.min() < 0 or arr.max() > 65535):
+            raise InputError(f"image: 32-bit integer pixels outside 0…65535 ({arr.min()}…{arr.max()}); convert it to 16 or 8 bits")
+        info["pixels"] = arr.copy()
+        grey = torch.from_numpy(arr.astype(np.float32) / 65535.0)[None]
+        if channels == 1:
+            return grey, info
+        rgb = grey.expand(3, -1, -1)
+        return (torch.cat([rgb, torch.ones_like(grey)]) if channels == 4 else rgb).clone(), info
+    if channels == 3 and ("A" in im.getbands() or "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        info["alpha"] = np.asarray(rgba.getchannel("A")).copy()
+        im_c = rgba.convert("RGB")
+    else:
+        im_c = _pil_mode(im, channels)
+    if mode in ("L", "RGB", "RGBA") and im_c.mode != mode:
+        info["pixels"] = np.asarray(im).copy()  # the caller's own pixels, for a bit-identical hand-back
+    arr = np.asarray(im_c)
+    t = torch.from_numpy(arr.copy()).reshape(arr.shape[0], arr.shape[1], -1).permute(2, 0, 1).float() / 255.0
+    info["converted"] = im_c.mode
+    return t, info
+
+
+def _pil_out(result01: Tensor, hole: Tensor, net_pixels: Tensor, info: dict) -> Any:
+    """The composited PIL image in the caller's mode: outside the hole the caller's pixels, inside the result."""
+    Image = _pil()
+    mode, h = info["mode"], hole[0].numpy()
+    if mode in WIDE_MODES or (mode == "L" and "pixels" in info):
+        grey = result01[0] if result01.shape[0] == 1 else (0.299 * result01[0] + 0.587 * result01[1] + 0.114 * result01[2])
+        full = 65535.0 if mode in WIDE_MODES else 255.0
+        orig = info["pixels"]
+        pred = np.round(grey.clamp(0, 1).numpy() * full).astype(orig.dtype)
+        return Image.fromarray(np.where(h, pred, orig))
+    pred = (result01.clamp(0, 1) * 255.0).round().to(torch.uint8)
+    out = torch.where(hole.expand_as(pred), pred, net_pixels).permute(1, 2, 0).numpy()
+    out = out[..., 0] if out.shape[-1] == 1 else out
+    if "alpha" in info:  # the model took RGB: alpha passes through untouched
+        out = np.concatenate([out, info["alpha"][..., None]], axis=-1)
+        if mode == "RGBA":
+            out = np.where(h[..., None], out, info.get("pixels", out))
+        return Image.fromarray(out.astype(np.uint8))
+    return Image.fromarray(out)
+
+
 def image_batch(image: Any, channels: int, name: str = "image") -> Batch:
     Image = _pil()
     if isinstance(image, Image.Image):
-        arr = np.asarray(_pil_mode(image, channels))
-        t = torch.from_numpy(arr.copy()).reshape(arr.shape[0], arr.shape[1], -1).permute(2, 0, 1)[None]
-        return Batch(t.float() / 255.0, "pil", True, image, True)
+        t, info = _pil_in(image, channels)
+        return Batch(t[None], "pil", True, image, True, [info])
     if isinstance(image, (list, tuple)) and image and all(isinstance(i, Image.Image) for i in image):
-        parts = [image_batch(i, channels, name).tensor for i in image]
-        if len({p.shape for p in parts}) != 1:
+        pairs = [_pil_in(i, channels) for i in image]
+        if len({p[0].shape for p in pairs}) != 1:
             raise InputError(f"{name}: images in one list must share a size; pass them one at a time")
-        return Batch(torch.cat(parts), "pil-list", False, image, True)
+        return Batch(torch.stack([p[0] for p in pairs]), "pil-list", False, image, True, [p[1] for p in pairs])
     if isinstance(image, np.ndarray):
-        uint8 = image.dtype == np.uint8
+        scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(image.dtype)
+        if scale is None and not np.issubdtype(image.dtype, np.floating):
+            raise InputError(f"{name}: arrays must be uint8, uint16 or float in [0, 1], got {image.dtype}")
         arr = image
         if arr.ndim == 2:
             arr = arr[..., None]
         single = arr.ndim == 3
         if arr.ndim not in (3, 4):
             raise InputError(f"{name}: expected a H×W×C or N×H×W×C array, got shape {image.shape}")
-        t = torch.from_numpy(np.ascontiguousarray(arr))
+        t = torch.from_numpy(np.ascontiguousarray(arr).astype(np.float32) if scale else np.ascontiguousarray(arr))
         t = t[None] if single else t
         t = t.permute(0, 3, 1, 2)
-        t = t.float() / 255.0 if uint8 else t.float()
-        return Batch(_check_range(t, name), "numpy", single, image, uint8)
+        t = t.float() / scale if scale else t.float()
+        return Batch(_check_range(t, name), "numpy", single, image, scale is not None, scale=scale or 255.0)
     if isinstance(image, Tensor):
         uint8 = image.dtype == torch.uint8
         single = image.ndim == 3
@@ -71,17 +133,32 @@ def image_batch(image: Any, channels: int, name: str = "image") -> Batch:
 
 
 def mask_batch(mask: Any, threshold: float | None, name: str = "mask") -> Tensor:
-    """An N×1×H×W float mask with 1 = hole. Non-binary masks are an error unless `threshold` is given."""
+    """An N×1×H×W float mask with 1 = hole.
+
+    Accepted: 0/1 or 0/255 integers (PIL, uint8 arrays or tensors), 0/1 floats; anything else needs `threshold`
+    (in [0, 1], applied after scaling integer masks to [0, 1]).
+    """
     Image = _pil()
+    if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
+        raise InputError(f"threshold={threshold}: must lie in [0, 1] (masks are scaled to [0, 1] first)")
     if isinstance(mask, Image.Image):
         mask = np.asarray(mask.convert("L"))
     if isinstance(mask, (list, tuple)) and mask and all(isinstance(m, Image.Image) for m in mask):
         mask = np.stack([np.asarray(m.convert("L")) for m in mask])
     if isinstance(mask, np.ndarray):
+        if mask.dtype == np.bool_:
+            mask = mask.astype(np.uint8)
         mask = torch.from_numpy(np.array(mask, copy=True))
     if not isinstance(mask, Tensor):
         raise InputError(f"{name}: expected a PIL image, numpy array or torch tensor, got {type(mask).__name__}")
-    m = mask.float() / 255.0 if mask.dtype == torch.uint8 else mask.float()
+    if mask.dtype == torch.bool:
+        m = mask.float()
+    elif mask.dtype == torch.uint8:
+        m = mask.float() / (255.0 if mask.numel() and int(mask.max()) > 1 else 1.0)  # 0/1 or 0/255
+    else:
+        m = mask.float()
+    if not bool(torch.isfinite(m).all()):
+        raise InputError(f"{name}: holds NaN or infinite values")
     if m.ndim == 2:
         m = m[None, None]
     elif m.ndim == 3:
@@ -111,6 +188,8 @@ def _pil_mode(img: Any, channels: int) -> Any:
 def _check_range(t: Tensor, name: str) -> Tensor:
     if not torch.is_floating_point(t):
         t = t.float()
+    if t.numel() and not bool(torch.isfinite(t).all()):
+        raise InputError(f"{name}: holds NaN or infinite values")
     if t.numel() and (float(t.min()) < 0.0 or float(t.max()) > 1.0):
         raise InputError(f"{name}: float images must lie in [0, 1], got [{float(t.min()):.3g}, {float(t.max()):.3g}]")
     return t
@@ -171,18 +250,19 @@ def from_network_size(y01: Tensor, how: tuple) -> Tensor:
 def hand_back(result01: Tensor, mask: Tensor, batch: Batch) -> Any:
     """Return the composited result in the caller's form; pixels outside the hole are the caller's own."""
     hole = mask.bool()
+    if batch.kind in ("pil", "pil-list"):
+        net = (batch.tensor * 255.0).round().to(torch.uint8)
+        imgs = [_pil_out(result01[i], hole[i], net[i], info) for i, info in enumerate(batch.pil or [])]
+        return imgs[0] if batch.kind == "pil" else imgs
     if batch.uint8:
-        pred = (result01.clamp(0, 1) * 255.0).round().to(torch.uint8)
-        if batch.kind in ("pil", "pil-list"):
-            orig = (batch.tensor * 255.0).round().to(torch.uint8)
+        pred = (result01.clamp(0, 1) * batch.scale).round()
+        orig = torch.as_tensor(batch.original.astype(np.int64) if batch.kind == "numpy" else batch.original)
+        if batch.kind == "numpy":
+            orig = orig if orig.ndim != 2 else orig[..., None]
+            orig = (orig[None] if batch.single else orig).permute(0, 3, 1, 2)
         else:
-            orig = torch.as_tensor(batch.original)
-            if batch.kind == "numpy":
-                orig = orig if orig.ndim != 2 else orig[..., None]
-                orig = (orig[None] if batch.single else orig).permute(0, 3, 1, 2)
-            else:
-                orig = orig[None] if batch.single else orig
-        out = torch.where(hole.expand_as(pred), pred, orig.to(pred.device))
+            orig = orig[None] if batch.single else orig
+        out = torch.where(hole.expand_as(pred), pred.to(orig.dtype), orig.to(pred.device))
     else:
         orig = batch.original if batch.kind == "tensor" else torch.from_numpy(np.ascontiguousarray(batch.original))
         if batch.kind == "numpy":
@@ -193,11 +273,7 @@ def hand_back(result01: Tensor, mask: Tensor, batch: Batch) -> Any:
         out = torch.where(hole.expand_as(orig).to(orig.device), result01.to(orig.dtype).to(orig.device), orig)
     if batch.kind == "tensor":
         return out[0] if batch.single else out
-    arr = out.permute(0, 2, 3, 1).cpu().numpy()
-    if batch.kind == "numpy":
-        if batch.original.ndim == 2:
-            arr = arr[..., 0]
-        return arr[0] if batch.single else arr
-    Image = _pil()
-    imgs = [Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a) for a in arr]
-    return imgs[0] if batch.kind == "pil" else imgs
+    arr = out.permute(0, 2, 3, 1).cpu().numpy().astype(batch.original.dtype)
+    if batch.original.ndim == 2:
+        arr = arr[..., 0]
+    return arr[0] if batch.single else arr

@@ -16,18 +16,41 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from typing import Annotated
+
 import torch
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 from torch import Tensor, nn
 
 if TYPE_CHECKING:
     from .model import InpaintModel
 
 
+MAX_SIDE = 16384
+
+
+def _bounded_size(v: tuple[int, int]) -> tuple[int, int]:
+    if not all(1 <= s <= MAX_SIDE for s in v):
+        raise ValueError(f"sides must lie in 1…{MAX_SIDE} pixels, got {v[0]}×{v[1]}")
+    return v
+
+
+#: [height, width] in pixels, each side in 1…16384: use for every image-size field
+ImageSize = Annotated[tuple[int, int], AfterValidator(_bounded_size)]
+
+
 class ComponentConfig(BaseModel):
-    """Base of every component's config: unknown keys are errors, values are checked on assignment."""
+    """Base of every component's config: unknown keys are errors, values are checked on assignment.
+
+    `derive` names where a field's value comes from when the spec leaves it out, so sizes are written once:
+    'model.FIELD' (the [model] section: image_size, channels, …), 'SECTION.FIELD' (the validated config of an
+    earlier section: encoder, prior, decoder), or a function of those sections (a dict of validated
+    configs) returning the value or None. A field left as None may instead be inferred at build, from the
+    previous component's dry-run output, by the component's `infer_config`.
+    """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    derive: ClassVar[dict[str, Any]] = {}
 
 
 class Component(nn.Module):
@@ -49,6 +72,12 @@ class Component(nn.Module):
     def example_inputs(self, batch_size: int = 2) -> tuple:
         """A tiny valid input for the conformance checks (build, forward, backward, save→load)."""
         raise NotImplementedError(f"{type(self).__name__} does not define example_inputs()")
+
+    @classmethod
+    def infer_config(cls, cfg: ComponentConfig, upstream: Any) -> dict[str, Any]:
+        """Values for this config's unset (None) fields, from the previous stage's dry-run output (encoder
+        features for a prior, the LatentOutput for a decoder). {} when nothing needs inferring."""
+        return {}
 
 
 class Block(Component):
@@ -108,6 +137,11 @@ class LatentPrior(Component):
 
     def concept_names(self) -> list[str]:
         return []
+
+    def grid_values(self, n: int = 5) -> dict[str, list[float]]:
+        """n values per concept (label units) for intervention grids: the same in training plots and in
+        `inpaintzoo intervene --grid`."""
+        raise NotImplementedError(f"{type(self).__name__} has no named concepts")
 
 
 class Decoder(Component):

@@ -130,6 +130,9 @@ class InpaintModel(nn.Module):
     def _infer(self, image: Any, mask: Any, threshold: float | None, intervention: dict[str, float] | None) -> Any:
         batch = C.image_batch(image, self.contract.channels)
         x01 = batch.tensor
+        grey = x01.shape[1] == 1 and self.contract.channels == 3  # grey arrays: run as RGB, return grey
+        if grey:
+            x01 = x01.expand(-1, 3, -1, -1)
         if x01.shape[1] != self.contract.channels:
             raise InputError(f"image: has {x01.shape[1]} channels; this model takes {self.contract.channels}")
         regenerate = mask is None  # intervene() without a mask: the encoder sees everything, all is redrawn
@@ -148,6 +151,8 @@ class InpaintModel(nn.Module):
         with eval_mode(self):
             _, pred, _, _ = self.run(xn, mn, intervention=intervention)
         pred01 = C.from_network_size(C.denormalize(pred, self.contract).clamp(0, 1), how)
+        if grey:
+            pred01 = (0.299 * pred01[:, :1] + 0.587 * pred01[:, 1:2] + 0.114 * pred01[:, 2:3]).clamp(0, 1)
         return C.hand_back(pred01.cpu(), torch.ones_like(m) if regenerate else m.cpu(), batch)
 
     def dummy_batch(self, batch_size: int = 2) -> tuple[Tensor, Tensor]:

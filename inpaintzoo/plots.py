@@ -53,8 +53,8 @@ def _font(size: int):
 
 
 def labelled_grid(tiles: list[list[Tensor]], col_titles: list[str] | None = None, row_titles: list[str] | None = None,
-                  min_tile: int = MIN_TILE, title: str | None = None):
-    """A grid of C×H×W images in [0, 1] (rows of equal length) with titles above columns and left of rows.
+                  min_tile: int = MIN_TILE, title: str | None = None, captions: list[list[str]] | None = None):
+    """A grid of C×H×W images in [0, 1] with titles above columns, left of rows and (optionally) under each tile.
 
     Tiles are upscaled by an integer factor (nearest) to at least `min_tile` px. Returns (PIL image, Layout).
     """
@@ -73,8 +73,9 @@ def labelled_grid(tiles: list[list[Tensor]], col_titles: list[str] | None = None
     left = (max(extent(s)[0] for s in row_titles) + 2 * pad) if row_titles else 0
     head = (max(extent(s)[1] for s in col_titles) + 2 * pad) if col_titles else 0
     top = (extent(title)[1] + 2 * pad) if title else 0
+    cap = (max(extent(c)[1] for row in captions for c in row) + pad) if captions else 0
     width = max(left + n_cols * (tw + pad) + pad, (extent(title)[0] + 2 * pad) if title else 0)
-    height = top + head + n_rows * (th + pad) + pad
+    height = top + head + n_rows * (th + cap + pad) + pad
     canvas = Image.new("RGB", (width, height), (255, 255, 255))
     draw = ImageDraw.Draw(canvas)
     layout = Layout((width, height))
@@ -89,7 +90,7 @@ def labelled_grid(tiles: list[list[Tensor]], col_titles: list[str] | None = None
         x0 = left + pad + c * (tw + pad)
         write(s, x0 + max(0, (tw - extent(s)[0]) // 2), top + pad)
     for r, row in enumerate(tiles):
-        y0 = top + head + pad + r * (th + pad)
+        y0 = top + head + pad + r * (th + cap + pad)
         if row_titles:
             write(row_titles[r], pad, y0 + (th - extent(row_titles[r])[1]) // 2)
         for c, img in enumerate(row):
@@ -98,7 +99,31 @@ def labelled_grid(tiles: list[list[Tensor]], col_titles: list[str] | None = None
             arr = (rgb.detach().float().clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
             canvas.paste(Image.fromarray(arr).resize((tw, th), Image.NEAREST), (x0, y0))
             layout.tiles.append((r, c, (x0, y0, x0 + tw, y0 + th)))
+            if captions:
+                text = captions[r][c]
+                write(text, x0 + max(0, (tw - extent(text)[0]) // 2), y0 + th + 1)
     return canvas, layout
+
+
+def intervention_grid(model, image, values: dict[str, list[float]], mask=None, threshold: float | None = None):
+    """One row per concept (titled with its name), one column per value (each tile captioned `concept = value`):
+    do(concept = value) on `image` (PIL, array or C×H×W tensor), only inside `mask` when given. (PIL image, Layout)."""
+    import numpy as np
+
+    rows, caps = [], []
+    for concept, vals in values.items():
+        row = []
+        for v in vals:
+            out = model.intervene(image, {concept: v}, mask=mask, threshold=threshold)
+            if not isinstance(out, Tensor):
+                arr = np.asarray(out)
+                arr = arr[..., None] if arr.ndim == 2 else arr
+                out = torch.from_numpy(arr.copy()).permute(2, 0, 1).float() / (65535.0 if arr.dtype == np.uint16 else 255.0)
+            row.append(out)
+        rows.append(row)
+        caps.append([f"{concept} = {v:.4g}" for v in vals])
+    return labelled_grid(rows, row_titles=list(values), captions=caps,
+                         title="do(concept = value)" + (" inside the mask" if mask is not None else ""))
 
 
 def save_image(img, path: Path) -> None:

@@ -65,7 +65,6 @@ class PluginHost:
                 self.plugins[ep.name] = PluginInfo(ep.name, package, version, error=_one_line(exc))
                 continue
             self.add_plugin(module, ep.name, package=package, version=version)
-        self.pm.check_pending()
 
     def add_plugin(self, obj: Any, name: str, package: str | None = None, version: str = "unknown") -> PluginInfo:
         """Register one plugin object; its registrations land all together or not at all."""
@@ -75,6 +74,15 @@ class PluginHost:
             self.pm.register(obj, name=name)
         except Exception as exc:
             info.error = _one_line(exc)
+            return info
+        unknown = [c.name for c in (self.pm.get_hookcallers(obj) or []) if c.spec is None]
+        if unknown:  # validated per plugin, so a typo in one plugin does not stop every command (pluggy's check_pending)
+            from .errors import did_you_mean
+
+            specs = [n for n in dir(hookspecs) if not n.startswith("_") and hasattr(getattr(hookspecs, n), "inpaintzoo_spec")]
+            info.error = (f"PluginValidationError: implements unknown hook '{unknown[0]}'"
+                          f"{did_you_mean(unknown[0], specs)}; hooks: {', '.join(specs)}")
+            self.pm.unregister(name=name)
             return info
         staged: list[Entry] = []
 

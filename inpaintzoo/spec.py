@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import RegistryError, SpecError, choices_text, did_you_mean
+from .interfaces import ImageSize
 from .registry import Registry
 
 
@@ -26,7 +27,7 @@ class Strict(BaseModel):
 class Contract(Strict):
     """How images must be prepared for the network; stored with the weights so users never guess."""
 
-    image_size: tuple[int, int] = Field((64, 64), description="[height, width] the network is trained at")
+    image_size: ImageSize = Field((64, 64), description="[height, width] the network is trained at")
     channels: int = Field(3, ge=1, description="image channels (3 RGB, 4 RGBA, 1 grey)")
     mean: list[float] = Field([0.0], description="per-channel mean subtracted from images in [0, 1]")
     std: list[float] = Field([1.0], description="per-channel std dividing images in [0, 1]")
@@ -231,6 +232,8 @@ def validate(raw: dict[str, Any], registry: Registry, source: str = "<spec>",
             problems.extend(_pydantic_problems(exc, path, model))
             return None
 
+    resolved: dict[str, Any] = {}  # validated sections so far, for derived fields
+
     def component(path: str, kind: str, data: dict[str, Any] | None, loss: bool = False) -> ComponentRef | None:
         if data is None:
             return None
@@ -252,6 +255,14 @@ def validate(raw: dict[str, Any], registry: Registry, source: str = "<spec>",
         if loss and (not isinstance(weight, (int, float)) or isinstance(weight, bool)):
             problems.append(f"{path}.weight: expected a number, got {weight!r}")
             return None
+        for fld, src in getattr(entry.config, "derive", {}).items():
+            if fld not in data and fld in entry.config.model_fields:
+                value = _derived(src, resolved, data)
+                if value is not None:
+                    data[fld] = value
+        if kind == "dataset" and "root" in data and getattr(entry.factory, "procedural", False):
+            problems.append(f"{path}.root: dataset '{entry.name}' is generated, not read from a folder; remove root (or --data)")
+            return None
         try:
             cfg = entry.config(**data)
         except ValidationError as exc:
@@ -260,9 +271,13 @@ def validate(raw: dict[str, Any], registry: Registry, source: str = "<spec>",
         return ComponentRef(entry.name, kind, cfg, float(weight) if loss else None)
 
     model = strict(ModelSection, section("model"), "model")
+    resolved["model"] = model
     enc = component("encoder", "encoder", section("encoder"))
+    resolved["encoder"] = enc.config if enc else None
     prior = component("prior", "prior", section("prior"))
+    resolved["prior"] = prior.config if prior else None
     dec = component("decoder", "decoder", section("decoder"))
+    resolved["decoder"] = dec.config if dec else None
     data: dict[str, ComponentRef] = {}
     if scope == "inference":
         if problems:
@@ -287,6 +302,19 @@ def validate(raw: dict[str, Any], registry: Registry, source: str = "<spec>",
     if problems:
         raise SpecError(source, problems)
     return ModelSpec(model, enc, prior, dec, losses, disc, data, train, source, raw=raw, scope=scope)
+
+
+def _derived(src: Any, resolved: dict[str, Any], data: dict[str, Any]) -> Any:
+    """The value a `derive` entry points at, or None when that section or field is not there."""
+    if callable(src):
+        try:
+            return src(resolved, data)
+        except (AttributeError, TypeError, KeyError, ValueError, ZeroDivisionError):
+            return None
+    section, _, name = str(src).partition(".")
+    obj = resolved.get(section)
+    value = getattr(obj, name, None) if obj is not None else None
+    return list(value) if isinstance(value, tuple) else value
 
 
 def load_spec(path: str | Path, registry: Registry) -> ModelSpec:

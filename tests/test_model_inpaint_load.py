@@ -125,3 +125,37 @@ def test_unknown_names_are_never_guessed():
         load("nvae-celeba64")
     with pytest.raises(LoadError, match="no such model folder"):
         load("./nowhere/model")
+
+
+def test_image_modes_come_back_in_the_callers_form(model):
+    """16-bit grey is scaled, not clipped to white; alpha passes through; grey stays grey; known pixels identical."""
+    rng = np.random.default_rng(1)
+    m = _mask(20, 24)
+    keep = m == 0
+    g16 = (rng.random((20, 24)) * 65535).astype(np.uint16)
+    out = model.inpaint(Image.fromarray(g16), Image.fromarray(m))
+    o = np.asarray(out)
+    assert out.mode == "I;16" and np.array_equal(o[keep], g16[keep])
+    assert o[~keep].max() < 65535 and len(np.unique(o[~keep])) > 10  # the filled pixels are real values
+    arr16 = model.inpaint(g16, m)
+    assert arr16.dtype == np.uint16 and np.array_equal(arr16[keep], g16[keep])
+    rgba = np.dstack([(rng.random((20, 24, 3)) * 255).astype(np.uint8), (rng.random((20, 24)) * 255).astype(np.uint8)])
+    out = model.inpaint(Image.fromarray(rgba), Image.fromarray(m))
+    assert out.mode == "RGBA" and np.array_equal(np.asarray(out)[..., 3], rgba[..., 3])  # alpha kept
+    assert np.array_equal(np.asarray(out)[keep], rgba[keep])
+    grey = (rng.random((20, 24)) * 255).astype(np.uint8)
+    out = model.inpaint(Image.fromarray(grey), Image.fromarray(m))
+    assert out.mode == "L" and np.array_equal(np.asarray(out)[keep], grey[keep])
+
+
+def test_mask_encodings_and_threshold_range(model):
+    img = torch.rand(3, 16, 16)
+    m255 = _mask(16, 16)
+    a = model.inpaint(img, m255)
+    assert torch.equal(model.inpaint(img, (m255 // 255).astype(np.uint8)), a)  # 0/1 uint8: accepted, same hole
+    assert torch.equal(model.inpaint(img, Image.fromarray((m255 // 255).astype(np.uint8))), a)
+    assert torch.equal(model.inpaint(img, m255 > 0), a)  # booleans
+    with pytest.raises(InputError, match="threshold=5: must lie in"):
+        model.inpaint(img, m255 * 0.5, threshold=5)
+    with pytest.raises(InputError, match="NaN"):
+        model.inpaint(img * float("nan"), m255)

@@ -1,6 +1,8 @@
 """A plain strided-conv encoder and a mirrored decoder: a baseline and the core's test fixture."""
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import torch
 from pydantic import Field
 from torch import Tensor, nn
@@ -9,6 +11,7 @@ from ..interfaces import ComponentConfig, Decoder, Encoder
 
 
 class ConvEncoderConfig(ComponentConfig):
+    derive: ClassVar[dict[str, Any]] = {"in_channels": "model.channels"}
     in_channels: int = Field(3, ge=1, description="image channels (the mask is appended as one more)")
     channels: list[int] = Field([8, 16], description="output channels of each stride-2 stage")
 
@@ -39,6 +42,8 @@ class ConvEncoder(Encoder):
 
 
 class ConvDecoderConfig(ComponentConfig):
+    derive: ClassVar[dict[str, Any]] = {"channels": lambda r, d: list(reversed(r["encoder"].channels)),
+                                         "out_channels": "model.channels"}
     channels: list[int] = Field([16, 8], description="input channels of each ×2 upsampling stage, coarse → fine")
     out_channels: int = Field(3, ge=1)
     skips: bool = Field(True, description="add the matching encoder features (U-Net style)")

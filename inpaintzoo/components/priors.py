@@ -1,6 +1,8 @@
 """Core latent stages: a deterministic pass-through and a diagonal Gaussian bottleneck."""
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import torch
 from pydantic import Field
 from torch import Tensor, nn
@@ -25,6 +27,7 @@ class IdentityPrior(LatentPrior):
 
 
 class GaussianConfig(ComponentConfig):
+    derive: ClassVar[dict[str, Any]] = {"channels": lambda r, d: r["encoder"].channels[-1]}
     channels: int = Field(16, ge=1, description="channels of the coarsest encoder feature")
     latent_channels: int = Field(8, ge=1)
 

@@ -10,24 +10,25 @@ resize; `squash` = resize to the target ignoring aspect (MEDFE-CAE's test.py).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
 from pydantic import Field
 
 from ..errors import InputError
-from ..interfaces import ComponentConfig, ImageDataset
+from ..interfaces import ComponentConfig, ImageDataset, ImageSize
 
 SPLITS = {"train": "0", "val": "1", "test": "2"}
 NVAE_BOX = (15, 40, 163, 188)
 
 
 class CelebAConfig(ComponentConfig):
+    derive: ClassVar[dict[str, Any]] = {"image_size": "model.image_size"}
     root: str = Field("data/celeba", description="folder holding img_align_celeba/ and the list files")
     split: Literal["train", "val", "test", "all"] = "train"
     crop: Literal["nvae", "center", "squash"] = "nvae"
-    image_size: tuple[int, int] = (64, 64)
+    image_size: ImageSize = (64, 64)
     attributes: list[str] = Field([], description="attribute names returned as labels in {0, 1}, e.g. Smiling; '!Narrow_Eyes' negates")
     flip: bool = Field(False, description="random horizontal flip (training augmentation)")
     load_size: int | None = Field(None, ge=1, description="pix2pix augmentation: resize to load_size² then random-crop image_size (e.g. 286 → 256)")

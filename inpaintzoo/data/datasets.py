@@ -3,24 +3,25 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
 from pydantic import Field
 
 from ..errors import InputError
-from ..interfaces import ComponentConfig, ImageDataset
+from ..interfaces import ComponentConfig, ImageDataset, ImageSize
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 
 
 class FolderConfig(ComponentConfig):
+    derive: ClassVar[dict[str, Any]] = {"image_size": "model.image_size", "channels": "model.channels"}
     root: str = Field("data", description="folder searched recursively for images")
     split: Literal["train", "val", "test", "all"] = "train"
     val_fraction: float = Field(0.1, ge=0, lt=1)
     test_fraction: float = Field(0.0, ge=0, lt=1)
-    image_size: tuple[int, int] = Field((64, 64), description="[height, width] images are resized to")
+    image_size: ImageSize = Field((64, 64), description="[height, width] images are resized to")
     channels: int = Field(3, ge=1)
     skip_unreadable: bool = Field(False, description="skip unreadable images instead of failing")
     split_seed: int = Field(0, description="seed of the hash split (another seed, another split)")
@@ -130,10 +131,10 @@ class ImageFolder(ImageDataset):
 
 
 class ShapesConfig(ComponentConfig):
-    root: str = Field("", description="unused; procedural")
+    derive: ClassVar[dict[str, Any]] = {"image_size": "model.image_size", "channels": "model.channels"}
     split: Literal["train", "val", "test", "all"] = "train"
     size: int = Field(64, ge=1, description="number of images in the split")
-    image_size: tuple[int, int] = (32, 32)
+    image_size: ImageSize = (32, 32)
     channels: int = Field(3, ge=1)
     seed: int = 0
 

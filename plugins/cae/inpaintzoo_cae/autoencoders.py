@@ -12,7 +12,7 @@ Pre-train a pair as an ordinary inpaintzoo model (prior `core.identity`, `core.l
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from pydantic import Field
@@ -37,6 +37,7 @@ def _up(cin: int, cout: int, last: bool) -> nn.Sequential:
 
 
 class CAEConfig(ComponentConfig):
+    derive: ClassVar[dict[str, Any]] = {"in_channels": "model.channels"}
     in_channels: int = Field(3, ge=1)
     ngf: int = Field(8, ge=1, description="paper: 32")
     max_channels: int = Field(32, ge=1, description="paper: 256 (the code's channels)")
@@ -90,6 +91,8 @@ class StructureEncoder(_CAEEncoder):
 
 
 class CAEDecoderConfig(ComponentConfig):
+    derive: ClassVar[dict[str, Any]] = {"out_channels": "model.channels", "ngf": "encoder.ngf", "max_channels": "encoder.max_channels",
+                                         "n_up": lambda r, d: r["encoder"].n_down - r["encoder"].n_up}
     out_channels: int = Field(3, ge=1)
     ngf: int = Field(8, ge=1)
     max_channels: int = Field(32, ge=1)

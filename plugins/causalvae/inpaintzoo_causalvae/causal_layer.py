@@ -25,7 +25,8 @@ from .dag import causal_solve, edges_to_matrix
 class CausalConfig(ComponentConfig):
     concepts: list[str] = Field(["pendulum", "light", "shadow_length", "shadow_position"], description="concept names, in label order")
     dims_per_concept: int = Field(4, ge=1, description="d: latent dimensions per concept (reference: 4)")
-    in_features: int = Field(32, ge=1, description="size of the flattened last encoder feature")
+    in_features: int | None = Field(None, ge=1, description="size of the flattened last encoder feature; inferred from "
+                                                            "the encoder's output when unset")
     graph: Literal["learned", "given", "masked"] = "learned"
     edges: list[tuple[str, str]] = Field([], description="[cause, effect] pairs: the given graph, or the allowed edges when masked")
     init: Literal["zero", "reference"] = Field("zero", description="learned A starts at zero, or at the reference's preset (A[0,1:]=A[1,2:]=1)")
@@ -82,6 +83,8 @@ class CausalLayer(LatentPrior):
         super().__init__(cfg)
         K, d = len(cfg.concepts), cfg.dims_per_concept
         self.K, self.d = K, d
+        if cfg.in_features is None:
+            raise ValueError("in_features is unset: it is inferred when the layer is built from a spec; set it to build one alone")
         self.to_eps = nn.Linear(cfg.in_features, 2 * K * d)  # mean and (discarded) variance, as the reference
         allowed = torch.ones(K, K) - (torch.eye(K) if cfg.diagonal == "zero" else 0)
         if cfg.graph != "learned":
@@ -181,18 +184,26 @@ class CausalLayer(LatentPrior):
 
         return any(j in descendants(A, k) for k in pinned)
 
+    def grid_values(self, n: int = 5) -> dict[str, list[float]]:
+        """n values per concept spanning λ⁻¹([−1, 1]) = s0 ± s1 (inside the data's range for the zoo's data sets)."""
+        return {c: [float(self.scale[i, 0] + self.scale[i, 1] * t) for t in torch.linspace(-1, 1, n)]
+                for i, c in enumerate(self.concept_names())}
+
     def true_graph(self) -> Tensor | None:
         """The spec's edges as a matrix: the graph in use (given/masked) or the truth to score (learned)."""
         return edges_to_matrix(self.cfg.edges, self.cfg.concepts) if self.cfg.edges else None
 
     def on_evaluate(self, model, dataset, folder: Path, step: int) -> dict[str, float]:
         """Adjacency heatmap (the seed's Fig. 5), intervention grid (Fig. 4), SHD and intervention accuracy."""
+        from inpaintzoo.plots import intervention_grid, save_image
+
         from .dag import shd
-        from .interventions import evaluate_interventions, grid_values
-        from .plots import adjacency_heatmap, intervention_grid
+        from .interventions import evaluate_interventions
+        from .plots import adjacency_heatmap
 
         A = self.A.detach().cpu()
-        adjacency_heatmap(A, self.concept_names(), folder / f"adjacency-{step:08d}.png", f"A at step {step}")
+        adjacency_heatmap(A, self.concept_names(), folder / f"adjacency-{step:08d}.png", f"A at step {step}",
+                          truth=self.true_graph() if self.cfg.graph == "learned" else None)
         out: dict[str, float] = {}
         truth = self.true_graph()
         if truth is not None:
@@ -201,10 +212,18 @@ class CausalLayer(LatentPrior):
             was = model.training
             model.eval()
             out.update(evaluate_interventions(model, dataset, n=16))
-            image = dataset[0]["image"]
-            intervention_grid(model, image, grid_values(self, dataset), folder / f"interventions-{step:08d}.png")
+            grid, _ = intervention_grid(model, dataset[0]["image"], self.grid_values())
+            save_image(grid, folder / f"interventions-{step:08d}.png")
             model.train(was)
         return out
+
+    @classmethod
+    def infer_config(cls, cfg: CausalConfig, upstream: list[Tensor]) -> dict:
+        return {"in_features": upstream[-1][0].numel()} if cfg.in_features is None else {}
+
+    @classmethod
+    def example_config(cls, workdir) -> CausalConfig:
+        return CausalConfig(in_features=32)
 
     def example_inputs(self, batch_size: int = 2) -> tuple:
         return ([torch.randn(batch_size, self.cfg.in_features)], torch.rand(batch_size, self.K) * 10)

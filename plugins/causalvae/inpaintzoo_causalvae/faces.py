@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -109,7 +109,7 @@ def render(face: Face, size: int = 64) -> np.ndarray:
 
 
 class FacesConfig(ComponentConfig):
-    root: str = Field("", description="unused: faces are drawn, not read")
+    derive: ClassVar[dict[str, Any]] = {"image_size": "model.image_size"}
     split: Literal["train", "val", "test", "all"] = "train"
     size: int = Field(20000, ge=1, description="number of faces in the split")
     image_size: SquareSize = Field((64, 64), description="square render size (64 and up)")

@@ -13,14 +13,6 @@ import torch
 from inpaintzoo.metrics import psnr
 
 
-def grid_values(layer, dataset, n: int = 5) -> dict[str, list[float]]:
-    """Per concept, n values spanning the 5th–95th percentile of its labels in `dataset`."""
-    k = min(len(dataset), 256)
-    labels = torch.stack([dataset[i]["labels"] for i in range(0, len(dataset), max(1, len(dataset) // k))])
-    qs = torch.linspace(0.05, 0.95, n)
-    return {c: torch.quantile(labels[:, i], qs).tolist() for i, c in enumerate(layer.concept_names())}
-
-
 @torch.no_grad()
 def evaluate_interventions(model, dataset, n: int = 16, seed: int = 0) -> dict[str, float]:
     layer = model.prior

@@ -1,16 +1,19 @@
 """The reference's MLP encoder and its per-concept MLP decoders (`mask_vae_pendulum.py`, `nns/mask.py`)."""
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import torch
 from pydantic import Field
 from torch import Tensor, nn
 
-from inpaintzoo.interfaces import ComponentConfig, Decoder, Encoder
+from inpaintzoo.interfaces import ComponentConfig, Decoder, Encoder, ImageSize
 
 
 class MLPEncoderConfig(ComponentConfig):
+    derive: ClassVar[dict[str, Any]] = {"in_channels": "model.channels", "image_size": "model.image_size"}
     in_channels: int = Field(4, ge=1, description="reference: RGBA")
-    image_size: tuple[int, int] = (96, 96)
+    image_size: ImageSize = (96, 96)
     hidden: list[int] = Field([900, 300], description="reference: 36,864 → 900 → ELU → 300 → ELU")
     use_mask: bool = Field(True, description="append the hole mask to the input (the reference, a plain VAE, has none)")
 
@@ -40,11 +43,13 @@ class MLPEncoder(Encoder):
 
 
 class MLPDecoderConfig(ComponentConfig):
+    derive: ClassVar[dict[str, Any]] = {"concepts": lambda r, d: len(r["prior"].concepts), "dims_per_concept": "prior.dims_per_concept",
+                                         "out_channels": "model.channels", "image_size": "model.image_size"}
     concepts: int = Field(4, ge=1, description="K: one decoder per concept")
     dims_per_concept: int = Field(4, ge=1)
     hidden: list[int] = Field([300, 300, 1024], description="reference: d → 300 → 300 → 1024 → pixels, ELU between")
     out_channels: int = Field(4, ge=1)
-    image_size: tuple[int, int] = (96, 96)
+    image_size: ImageSize = (96, 96)
 
 
 class PerConceptMLPDecoder(Decoder):

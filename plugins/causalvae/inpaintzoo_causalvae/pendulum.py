@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -116,7 +116,7 @@ def latent_of(concept: int, value: float) -> float:
 
 
 class PendulumConfig(ComponentConfig):
-    root: str = Field("", description="unused: scenes are rendered, not read")
+    derive: ClassVar[dict[str, Any]] = {"image_size": "model.image_size", "channels": "model.channels"}
     split: Literal["train", "val", "test", "all"] = Field("train", description="'val' is the reference's test split")
     image_size: SquareSize = Field((96, 96), description="square render size (reference: 96×96)")
     channels: Literal[3, 4] = Field(4, description="4 = the reference's RGBA (alpha 1), 3 = RGB")

@@ -22,6 +22,8 @@ SS = 8  # samples per pixel side
 def _square(size: tuple[int, int]) -> tuple[int, int]:
     if size[0] != size[1]:
         raise ValueError("scenes are rendered square: height and width must be equal")
+    if not 8 <= size[0] <= 1024:
+        raise ValueError(f"render size must lie in 8…1024 pixels, got {size[0]}")
     return size
 
 

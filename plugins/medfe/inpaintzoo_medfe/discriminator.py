@@ -1,7 +1,7 @@
 """MEDFE's two PatchGANs: a global one on the whole image and a local one on a random crop."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from pydantic import Field
@@ -24,6 +24,7 @@ def patchgan(cin: int, ndf: int, n_convs: int) -> nn.Sequential:
 
 
 class PatchGANConfig(ComponentConfig):
+    derive: ClassVar[dict[str, Any]] = {"in_channels": "model.channels"}
     in_channels: int = Field(3, ge=1)
     ndf: int = Field(8, ge=1, description="paper: 64 (3 → 64 → 128 → 256 → 512 → 1)")
     n_convs: int = Field(5, ge=2)

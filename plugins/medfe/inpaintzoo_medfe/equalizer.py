@@ -15,7 +15,7 @@ Differences from the released computation, deliberate and switchable (seed-syste
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -81,6 +81,7 @@ def range_term(f: Tensor) -> Tensor:
 
 
 class EqualizerConfig(ComponentConfig):
+    derive: ClassVar[dict[str, Any]] = {"ngf": "encoder.ngf"}
     ngf: int = Field(8, ge=1, description="must match the encoder's")
     kernels: list[int] = Field([3, 5, 7], description="the multi-scale filling stacks")
     fill_blocks: int = Field(5, ge=1)

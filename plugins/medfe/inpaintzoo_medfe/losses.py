@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -138,6 +138,7 @@ class Style(_VGGLoss):
 
 
 class IntermediateConfig(ComponentConfig):
+    derive: ClassVar[dict[str, Any]] = {"ngf": "encoder.ngf"}
     ngf: int = Field(8, ge=1, description="must match the equalizer's (branch width 4·ngf)")
     structure: Literal["rtv", "image"] = Field(
         "rtv", description="'rtv': the RTV-smoothed image (computed once per training image in the data workers and "

@@ -4,7 +4,7 @@ Weights start at N(0, 0.02) as the release's `init_net` (`init = "pytorch"` keep
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from pydantic import Field
@@ -38,6 +38,7 @@ class ResnetBlock(nn.Module):
 
 
 class EncoderConfig(ComponentConfig):
+    derive: ClassVar[dict[str, Any]] = {"in_channels": "model.channels"}
     in_channels: int = Field(3, ge=1)
     ngf: int = Field(8, ge=1, description="base width (paper: 64 → 64, 128, 256, 512, 512, 512)")
     res_blocks: int = Field(4, ge=0)
@@ -80,6 +81,7 @@ class MEDFEEncoder(Encoder):
 
 
 class DecoderConfig(ComponentConfig):
+    derive: ClassVar[dict[str, Any]] = {"ngf": "encoder.ngf", "out_channels": "model.channels"}
     ngf: int = Field(8, ge=1)
     out_channels: int = Field(3, ge=1)
     init: Literal["release", "pytorch"] = Field("release", description="'release': N(0, 0.02) conv weights as init_net; 'pytorch': defaults")

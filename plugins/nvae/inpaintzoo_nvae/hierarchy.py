@@ -11,21 +11,27 @@ The three share the hierarchy's shape fields; a mismatch is reported by `inpaint
 """
 from __future__ import annotations
 
-from typing import Literal
+import math
+from typing import Any, ClassVar, Literal
 
 import torch
 from pydantic import Field, model_validator
 from torch import Tensor, nn
 
-from inpaintzoo.interfaces import ComponentConfig, Decoder, Encoder, LatentOutput, LatentPrior
+from inpaintzoo.interfaces import ComponentConfig, Decoder, Encoder, ImageSize, LatentOutput, LatentPrior
 
 from .cells import conv, make_cell
 from .distributions import DiscMixLogistic, Normal
 
 
+_FROM_MODEL = {"in_channels": "model.channels", "image_size": "model.image_size"}
+_HIERARCHY = ("channels", "num_preprocess_blocks", "num_latent_scales", "groups_per_scale", "num_latent_per_group", "weight_norm")
+
+
 class HierarchyConfig(ComponentConfig):
+    derive: ClassVar[dict[str, Any]] = _FROM_MODEL
     in_channels: int = Field(3, ge=1, description="image channels (the encoder also gets the mask)")
-    image_size: tuple[int, int] = Field((16, 16), description="[height, width] of the model's images")
+    image_size: ImageSize = Field((16, 16), description="[height, width] of the model's images")
     channels: int = Field(8, ge=4, description="num_channels_enc/dec at full resolution")
     num_preprocess_blocks: int = Field(1, ge=0, description="each halves the resolution, doubling channels")
     num_latent_scales: int = Field(2, ge=1)
@@ -105,6 +111,7 @@ class HierarchicalEncoder(Encoder):
 
 
 class PriorConfig(HierarchyConfig):
+    derive: ClassVar[dict[str, Any]] = {**_FROM_MODEL, **{k: f"encoder.{k}" for k in _HIERARCHY}}  # the encoder's shape
     num_cell_per_cond: int = Field(2, ge=1, description="num_cell_per_cond_dec")
     cell: str = Field("nvae.mbconv_cell", description="registered block for the top-down cells")
     expansion: int = Field(6, ge=1, description="E of the generative cells")
@@ -213,6 +220,8 @@ class HeadConfig(ComponentConfig):
 
 
 class DecoderConfig(HeadConfig):
+    derive: ClassVar[dict[str, Any]] = {"channels": "encoder.channels", "num_postprocess_blocks": "encoder.num_preprocess_blocks",
+                                         "out_channels": "model.channels"}
     num_postprocess_blocks: int = Field(1, ge=0, description="each doubles the resolution, halving channels")
     num_postprocess_cells: int = Field(2, ge=1)
     expansion: int = Field(3, ge=1, description="E of the post-processing cells")
@@ -264,10 +273,21 @@ class HierarchicalDecoder(Decoder):
         return (torch.randn(batch_size, c, 8, 8),)
 
 
+def _upsamples(r: dict, d: dict) -> int | None:
+    """log2(image side / start side) when that is a whole number: the up cells [model].image_size needs."""
+    side = r["model"].image_size[0]
+    start = (d.get("start_size") or CellDecoderConfig.model_fields["start_size"].default)[0]
+    n = math.log2(side / start)
+    return int(n) if n >= 0 and n == int(n) else None
+
+
 class CellDecoderConfig(HeadConfig):
-    in_features: int = Field(16, ge=1, description="length of the latent vector (e.g. K concepts × d dims)")
+    derive: ClassVar[dict[str, Any]] = {"num_upsamples": _upsamples, "out_channels": "model.channels"}
+    in_features: int | None = Field(None, ge=1, description="length of the latent vector (e.g. K concepts × d dims); "
+                                                            "inferred from the prior's output when unset")
     start_size: tuple[int, int] = Field((4, 4), description="spatial size the vector is projected to")
-    num_upsamples: int = Field(2, ge=0, description="up cells, each ×2 in size and ÷2 in channels")
+    num_upsamples: int = Field(2, ge=0, description="up cells, each ×2 in size and ÷2 in channels (derived from "
+                                                    "[model].image_size and start_size when unset)")
     cells_per_scale: int = Field(1, ge=0, description="normal cells after each up cell (and at the start)")
     expansion: int = Field(6, ge=1)
     output: Literal["logistic_mixture", "image", "bernoulli"] = "image"
@@ -285,6 +305,8 @@ class CellDecoder(Decoder):
         super().__init__(cfg)
         c = cfg.channels * 2**cfg.num_upsamples
         self.c0 = c
+        if cfg.in_features is None:
+            raise ValueError("in_features is unset: it is inferred when the decoder is built from a spec; set it to build one alone")
         self.project = nn.Linear(cfg.in_features, c * cfg.start_size[0] * cfg.start_size[1])
         layers = [make_cell(cfg.cell, c, 1, expansion=cfg.expansion) for _ in range(cfg.cells_per_scale)]
         for _ in range(cfg.num_upsamples):
@@ -293,6 +315,21 @@ class CellDecoder(Decoder):
             layers += [make_cell(cfg.cell, c, 1, expansion=cfg.expansion) for _ in range(cfg.cells_per_scale)]
         self.cells = nn.Sequential(*layers)
         self.head = OutputHead(c, cfg)
+
+    @classmethod
+    def size_hint(cls, cfg: CellDecoderConfig, image_size: tuple[int, int]) -> str | None:
+        """The key to change, and a value that makes the output image_size."""
+        (h, w), n, (sh, sw) = image_size, cfg.num_upsamples, cfg.start_size
+        if h % 2**n == 0 and w % 2**n == 0:
+            return f"set decoder.start_size = [{h >> n}, {w >> n}] (with num_upsamples = {n} that gives {h}×{w})"
+        for k in range(10):
+            if sh * 2**k == h and sw * 2**k == w:
+                return f"set decoder.num_upsamples = {k} (from start_size {sh}×{sw} that gives {h}×{w})"
+        return None
+
+    @classmethod
+    def infer_config(cls, cfg: CellDecoderConfig, upstream: LatentOutput) -> dict[str, Any]:
+        return {"in_features": upstream.h[0].numel()} if cfg.in_features is None else {}
 
     def forward(self, h: Tensor, skips: list[Tensor] | None = None) -> Tensor:
         x = self.project(h.flatten(1)).view(h.shape[0], self.c0, *self.cfg.start_size)
@@ -303,3 +340,7 @@ class CellDecoder(Decoder):
 
     def example_inputs(self, batch_size: int = 2) -> tuple:
         return (torch.randn(batch_size, self.cfg.in_features),)
+
+    @classmethod
+    def example_config(cls, workdir) -> CellDecoderConfig:
+        return CellDecoderConfig(in_features=16)
