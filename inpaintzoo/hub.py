@@ -44,7 +44,8 @@ CARD = """---
 
 {description}
 
-An [inpaintzoo](https://pypi.org/project/inpaintzoo/) model. Load it with the right preprocessing applied for you:
+An inpaintzoo model. It needs {packages}: the inpaintzoo source tree installs the core and every first-party
+plugin with `python -m pip install -r requirements-dev.txt`. Load it with the right preprocessing applied for you:
 
 ```python
 from inpaintzoo import load
@@ -90,7 +91,7 @@ def build_card(folder: Path, repo_id: str, reports: list[dict[str, Any]], licens
     )
     rows = "\n".join(f"| {k} | `{json.dumps(v)}` |" for k, v in contract.items())
     arch = "\n".join(f"- {k}: `{spec[k]['type']}`" for k in ("encoder", "prior", "decoder", "discriminator") if k in spec)
-    losses = ", ".join(f"{n} (`{loss['type']}` × {loss['weight']:g})" for n, loss in spec["losses"].items())
+    losses = ", ".join(f"{n} (`{loss['type']}` × {loss.get('weight', 1.0):g})" for n, loss in (spec.get("losses") or {}).items()) or "none"
     arch += f"\n- losses: {losses}"
     arch += f"\n- parameters: {cfg.get('parameters', 0):,}; versions: {', '.join(f'{k} {v}' for k, v in cfg.get('versions', {}).items())}"
     tr = cfg.get("training")
@@ -102,7 +103,10 @@ def build_card(folder: Path, repo_id: str, reports: list[dict[str, Any]], licens
                        + ", ".join(f"{k} {v:.4g}" for k, v in r.get("metrics", {}).items()) for r in reports)
     else:
         ev = "No evaluation attached."
+    versions = {k: v for k, v in cfg.get("versions", {}).items() if k not in ("torch",)}
+    packages = ", ".join(f"`{k}` {v}" for k, v in sorted(versions.items())) or "`inpaintzoo`"
     return CARD.format(card_data=card_data.to_yaml(), name=spec["model"]["name"], description=spec["model"].get("description", ""),
+                       packages=packages,
                        repo_id=repo_id, contract_rows=rows, architecture=arch, training=training, evaluation=ev, papers=papers)
 
 

@@ -101,6 +101,8 @@ def cmd_eval(a: argparse.Namespace) -> int:
     metrics = build_metrics(names, {"core.fid": {"weights": a.fid_weights, "allow_few": a.allow_few_fid},
                                     "core.lpips": {"net": a.lpips_net, "backbone": a.lpips_backbone}})
     mask_source = a.masks
+    if Path(a.masks).exists() and not Path(a.masks).is_dir():
+        raise InputError(f"--masks {a.masks}: expected a preset name or a folder of masks")
     if a.masks not in ("dataset", "center-128") and not Path(a.masks).exists():
         mask_generator(a.masks)  # an unknown preset is reported before the model is loaded
     model = load(a.model, device=device)
@@ -109,8 +111,6 @@ def cmd_eval(a: argparse.Namespace) -> int:
                     f"{a.model} (config.json)" + (" with --set" if sets else ""), scope="data")
     ds = build_dataset(spec, reg, a.split, a.data)
     n = min(a.n, len(ds))
-    if n < a.n:
-        Console(stderr=True).print(f"note: the {a.split} split has {len(ds)} images; evaluating all of them")
     h, w = spec.model.image_size
     if a.masks == "dataset":
         if "mask" not in ds[0]:
@@ -118,12 +118,12 @@ def cmd_eval(a: argparse.Namespace) -> int:
         masks = fixed_masks(ds, None, n, h, w, a.seed)
     elif Path(a.masks).is_dir():
         masks = masks_from_folder(Path(a.masks), n, h, w)
-    elif Path(a.masks).exists():
-        raise InputError(f"--masks {a.masks}: expected a preset name or a folder of masks")
     elif a.masks == "center-128":
         masks = reg.get("core.center", "masks").build({"size": 128})(n, h, w, torch.Generator())
     else:
         masks = mask_generator(a.masks)(n, h, w, torch.Generator().manual_seed(a.seed))
+    if n < a.n:
+        Console(stderr=True).print(f"note: the {a.split} split has {len(ds)} images; evaluating all of them")
     report = evaluate_model(model, ds, masks, a.batch_size, metrics=metrics)
     report.update({"model": str(a.model), "data": {"dataset": spec.data["dataset"].type, "root": a.data, "split": a.split},
                    "masks": {"source": mask_source, "seed": a.seed}, "overrides": sets, "versions": versions_for(model)})
