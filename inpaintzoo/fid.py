@@ -152,16 +152,21 @@ def tiny_feature_network(path: Path) -> Path:
     return path
 
 
-def frechet_distance(mu1: np.ndarray, s1: np.ndarray, mu2: np.ndarray, s2: np.ndarray) -> float:
-    from scipy import linalg
+def trace_sqrt_product(s1: np.ndarray, s2: np.ndarray) -> float:
+    """tr √(Σ1 Σ2) for covariance matrices, without a general matrix square root (no scipy).
 
-    covmean = linalg.sqrtm(s1 @ s2)
-    if not np.isfinite(covmean).all():
-        eps = np.eye(s1.shape[0]) * 1e-6
-        covmean = linalg.sqrtm((s1 + eps) @ (s2 + eps))
-    covmean = np.real(covmean)
+    Σ1 Σ2 is similar to √Σ1 Σ2 √Σ1, which is symmetric positive semi-definite, so the trace is the sum of the
+    square roots of that matrix's eigenvalues; both decompositions are symmetric (eigh), in float64.
+    """
+    w, v = np.linalg.eigh(s1.astype(np.float64))
+    root = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    inner = root @ s2.astype(np.float64) @ root
+    return float(np.sqrt(np.clip(np.linalg.eigvalsh((inner + inner.T) / 2), 0, None)).sum())
+
+
+def frechet_distance(mu1: np.ndarray, s1: np.ndarray, mu2: np.ndarray, s2: np.ndarray) -> float:
     diff = mu1 - mu2
-    return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
+    return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * trace_sqrt_product(s1, s2))
 
 
 def stats(feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

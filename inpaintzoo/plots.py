@@ -74,7 +74,8 @@ def labelled_grid(tiles: list[list[Tensor]], col_titles: list[str] | None = None
     head = (max(extent(s)[1] for s in col_titles) + 2 * pad) if col_titles else 0
     top = (extent(title)[1] + 2 * pad) if title else 0
     cap = (max(extent(c)[1] for row in captions for c in row) + pad) if captions else 0
-    width = max(left + n_cols * (tw + pad) + pad, (extent(title)[0] + 2 * pad) if title else 0)
+    cw = max([tw] + [extent(c)[0] for row in (captions or []) for c in row] + [extent(t)[0] for t in (col_titles or [])])
+    width = max(left + n_cols * (cw + pad) + pad, (extent(title)[0] + 2 * pad) if title else 0)
     height = top + head + n_rows * (th + cap + pad) + pad
     canvas = Image.new("RGB", (width, height), (255, 255, 255))
     draw = ImageDraw.Draw(canvas)
@@ -87,14 +88,14 @@ def labelled_grid(tiles: list[list[Tensor]], col_titles: list[str] | None = None
     if title:
         write(title, pad, pad)
     for c, s in enumerate(col_titles or []):
-        x0 = left + pad + c * (tw + pad)
-        write(s, x0 + max(0, (tw - extent(s)[0]) // 2), top + pad)
+        x0 = left + pad + c * (cw + pad)
+        write(s, x0 + max(0, (cw - extent(s)[0]) // 2), top + pad)
     for r, row in enumerate(tiles):
         y0 = top + head + pad + r * (th + cap + pad)
         if row_titles:
             write(row_titles[r], pad, y0 + (th - extent(row_titles[r])[1]) // 2)
         for c, img in enumerate(row):
-            x0 = left + pad + c * (tw + pad)
+            x0 = left + pad + c * (cw + pad) + (cw - tw) // 2
             rgb = img[:3] if img.shape[0] >= 3 else img[:1].expand(3, -1, -1)
             arr = (rgb.detach().float().clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
             canvas.paste(Image.fromarray(arr).resize((tw, th), Image.NEAREST), (x0, y0))
@@ -106,7 +107,7 @@ def labelled_grid(tiles: list[list[Tensor]], col_titles: list[str] | None = None
 
 
 def intervention_grid(model, image, values: dict[str, list[float]], mask=None, threshold: float | None = None):
-    """One row per concept (titled with its name), one column per value (each tile captioned `concept = value`):
+    """One row per concept (titled with its name), one column per value (each tile captioned with its value):
     do(concept = value) on `image` (PIL, array or C×H×W tensor), only inside `mask` when given. (PIL image, Layout)."""
     import numpy as np
 
@@ -121,9 +122,9 @@ def intervention_grid(model, image, values: dict[str, list[float]], mask=None, t
                 out = torch.from_numpy(arr.copy()).permute(2, 0, 1).float() / (65535.0 if arr.dtype == np.uint16 else 255.0)
             row.append(out)
         rows.append(row)
-        caps.append([f"{concept} = {v:.4g}" for v in vals])
+        caps.append([f"= {v:.4g}" for v in vals])
     return labelled_grid(rows, row_titles=list(values), captions=caps,
-                         title="do(concept = value)" + (" inside the mask" if mask is not None else ""))
+                         title="do(row's concept = value under the tile)" + (" inside the mask" if mask is not None else ""))
 
 
 def save_image(img, path: Path) -> None:

@@ -109,3 +109,18 @@ def test_usual_download_is_cached_atomically_and_used_with_its_convention(tmp_pa
     monkeypatch.setenv("INPAINTZOO_CACHE", str(tmp_path / "empty"))
     with pytest.raises(InpaintzooError, match="found \\(offline\\)"):
         fid(x, x, allow_few=True)
+
+
+def test_frechet_distance_matches_its_closed_form_for_diagonal_covariances():
+    """For diagonal Σ1, Σ2: tr √(Σ1Σ2) = Σ √(a_i b_i), so FID = |μ1 − μ2|² + Σ (√a_i − √b_i)²."""
+    import numpy as np
+
+    from inpaintzoo.fid import frechet_distance
+
+    rng = np.random.default_rng(0)
+    a, b = rng.random(16) + 0.1, rng.random(16) + 0.1
+    m1, m2 = rng.random(16), rng.random(16)
+    want = float(((m1 - m2) ** 2).sum() + ((np.sqrt(a) - np.sqrt(b)) ** 2).sum())
+    assert frechet_distance(m1, np.diag(a), m2, np.diag(b)) == pytest.approx(want, rel=1e-10)
+    q, _ = np.linalg.qr(rng.standard_normal((16, 16)))  # the same in a rotated basis (not diagonal any more)
+    assert frechet_distance(q @ m1, q @ np.diag(a) @ q.T, q @ m2, q @ np.diag(b) @ q.T) == pytest.approx(want, rel=1e-8)

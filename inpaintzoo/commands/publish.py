@@ -8,9 +8,9 @@ from pathlib import Path
 
 def _add(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("push", help="upload a model folder (weights, config, model card) in one commit")
-    p.add_argument("model_dir")
-    p.add_argument("repo_id", metavar="ORG/NAME")
-    p.add_argument("--private", action="store_true")
+    p.add_argument("model_dir", help="a model folder (model.safetensors + config.json), e.g. runs/NAME/final")
+    p.add_argument("repo_id", metavar="ORG/NAME", help="the Hub repository to create or update")
+    p.add_argument("--private", action="store_true", help="create the repository private")
     p.add_argument("--branch", help="commit to this branch (created if missing)")
     p.add_argument("--message", help="commit message")
     p.add_argument("--eval", action="append", default=[], metavar="REPORT.json", help="`inpaintzoo eval --json` reports for the card")

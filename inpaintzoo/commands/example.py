@@ -1,0 +1,71 @@
+"""`inpaintzoo example`: write an example image (and mask) from a model's data set, to try the other commands on.
+
+    inpaintzoo example causal-nvae-pendulum -o scene.png --mask mask.png
+    inpaintzoo inpaint causal-nvae-pendulum scene.png mask.png -o filled.png
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from . import positive_int
+
+
+def _add(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("example", help="write an example image (and mask) from a model's data set")
+    p.add_argument("model", help="a zoo name, spec.toml or model folder: its [data.dataset] supplies the image")
+    p.add_argument("-o", "--out", required=True, help="image file to write (.png)")
+    p.add_argument("--mask", help="also write a mask here, drawn by the spec's evaluation masks (or --masks)")
+    p.add_argument("--masks", help="mask preset to draw instead (see `inpaintzoo masks --help`)")
+    p.add_argument("--index", type=int, default=0, help="which image of the split (default 0)")
+    p.add_argument("--split", default="val", choices=["train", "val", "test", "all"], help="data split (default val)")
+    p.add_argument("--seed", type=int, default=0, help="mask seed (default 0)")
+    p.add_argument("--size", type=positive_int, help="write the image at this side length instead of the model's size")
+
+
+def cmd_example(a: argparse.Namespace) -> int:
+    import json
+
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from .. import plugins
+    from ..errors import InputError
+    from ..spec import validate
+    from ..train.data import build_dataset, build_masks
+    from ..zoo import resolve_spec
+    from .infer import check_parent, output_format, save_image
+    from .masks import mask_generator
+
+    outs = [Path(a.out)] + ([Path(a.mask)] if a.mask else [])
+    for o in outs:
+        if o.is_dir():
+            raise InputError(f"{o}: is a folder; give an image file name")
+        output_format(o, "-o" if o == outs[0] else "--mask")
+        check_parent(o)
+    reg = plugins.registry()
+    folder = Path(a.model)
+    if (folder / "config.json").is_file():
+        raw, source = json.loads((folder / "config.json").read_text(encoding="utf-8"))["spec"], str(folder / "config.json")
+    else:
+        raw, source = resolve_spec(a.model)
+    spec = validate(raw, reg, source, scope="data")
+    ds = build_dataset(spec, reg, a.split)
+    if not 0 <= a.index < len(ds):
+        raise InputError(f"--index {a.index}: the {a.split} split has {len(ds)} images (0…{len(ds) - 1})")
+    img = ds[a.index]["image"]
+    if a.size:
+        img = torch.nn.functional.interpolate(img[None], size=(a.size, a.size), mode="bilinear", antialias=True)[0].clamp(0, 1)
+    arr = (img.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    save_image(Image.fromarray(arr[..., 0] if arr.shape[-1] == 1 else arr), outs[0], output_format(outs[0]))
+    if a.mask:
+        h, w = img.shape[-2:]
+        gen = mask_generator(a.masks, max(h, w)) if a.masks else build_masks(spec, reg, "eval_masks")
+        m = gen(1, h, w, torch.Generator().manual_seed(a.seed))[0, 0]
+        save_image(Image.fromarray((m.numpy() * 255).astype(np.uint8)), outs[1], output_format(outs[1]))
+    print(f"wrote {a.out}" + (f" and {a.mask}" if a.mask else ""))
+    return 0
+
+
+COMMANDS = {"example": (_add, cmd_example)}
