@@ -268,6 +268,31 @@ class ImageDataset(torch.utils.data.Dataset):
         self.cfg = cfg
 
 
+class Converter:
+    """Turns an authors' released checkpoint into an inpaintzoo model folder (`inpaintzoo convert`).
+
+    `spec()`: the converted model's spec (architecture, contract, and the release-compatible computations its
+    weights need). `read(source)`: the release's tensors by their own key names (read with
+    `inpaintzoo.convert.read_checkpoint`, never plain pickle). `mapping(keys)`: which release key fills which
+    parameter, and why each other key is dropped (training-only parts, optimiser state).
+    """
+
+    Config: ClassVar[type[ComponentConfig]] = ComponentConfig
+    source_help: ClassVar[str] = "the released checkpoint"
+
+    def __init__(self, cfg: ComponentConfig):
+        self.cfg = cfg
+
+    def spec(self) -> dict[str, Any]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def read(self, source: Any) -> dict[str, Tensor]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def mapping(self, release_keys: list[str]) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
 class Metric:
     """Scores composited outputs against the ground truth: images in [0, 1], masks 1 = hole.
 

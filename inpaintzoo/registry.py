@@ -22,6 +22,7 @@ KINDS: dict[str, str] = {
     "dataset": "Dataset: yields {'image', 'labels'?} samples",
     "masks": "Mask generator: draws 1 = hole masks",
     "metric": "Metric: scores composited outputs against the ground truth",
+    "converter": "Converter: turns an authors' released checkpoint into a model folder",
 }
 
 _NAME = re.compile(r"^[a-z][a-z0-9_\-]*\.[a-z0-9_\-.]+$")

@@ -156,8 +156,24 @@ def check_metric(entry: Entry) -> None:
             assert results[0][k] != results[2][k], f"{entry.name}: '{k}' does not tell a near output from a random one"
 
 
+def check_converter(entry: Entry) -> None:
+    """Its spec validates and builds; its mapping is a function of release keys (exercised by the tests)."""
+    from . import plugins
+    from .build import build_model
+    from .interfaces import Converter
+    from .spec import validate
+
+    conv = entry.build()
+    assert isinstance(conv, Converter), f"{entry.name}: factory must return an inpaintzoo Converter"
+    spec = validate(conv.spec(), plugins.registry(), f"{entry.name} spec")
+    model = build_model(spec, plugins.registry(), check=False)
+    assert sum(p.numel() for p in model.parameters()) > 0, f"{entry.name}: its spec builds an empty model"
+
+
 def check_entry(entry: Entry) -> None:
-    if entry.kind in MODULE_KINDS:
+    if entry.kind == "converter":
+        check_converter(entry)
+    elif entry.kind in MODULE_KINDS:
         check_module(entry)
     elif entry.kind == "masks":
         check_masks(entry)

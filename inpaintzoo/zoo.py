@@ -33,7 +33,8 @@ class Release:
 
     file: str
     url: str
-    convert: str
+    converter: str  # the registered converter that reads it
+    convert: str  # the command that converts it
     license: str = ""
     size: int | None = None
     sha256: str | None = None
@@ -53,9 +54,13 @@ class ZooEntry:
     shipped: bool = False
     release: Release | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
+    overrides: dict[str, Any] = field(default_factory=dict)  # dotted keys applied to the spec file (shared specs)
 
     def spec(self) -> dict[str, Any]:
-        return read_toml(self.spec_path)
+        from .overrides import apply
+
+        raw = read_toml(self.spec_path)
+        return apply(raw, self.overrides) if self.overrides else raw
 
     @property
     def shipped_dir(self) -> Path:
@@ -121,6 +126,7 @@ def index() -> dict[str, ZooEntry]:
             shipped=body.get("weights") == "shipped",
             release=Release(**rel) if rel else None,
             metrics=body.get("metrics", {}),
+            overrides=body.get("overrides", {}),
         )
     return out
 

@@ -37,7 +37,7 @@ def fraction(text: str) -> float:
     return v
 
 
-from . import docs, evaluate, example, infer, masks, precompute, publish, train  # noqa: E402
+from . import convert, docs, evaluate, example, infer, masks, precompute, publish, train  # noqa: E402
 
 EXTRA_COMMANDS: dict = {**train.COMMANDS, **infer.COMMANDS, **masks.COMMANDS, **evaluate.COMMANDS, **publish.COMMANDS,
-                        **docs.COMMANDS, **example.COMMANDS, **precompute.COMMANDS}
+                        **docs.COMMANDS, **example.COMMANDS, **precompute.COMMANDS, **convert.COMMANDS}

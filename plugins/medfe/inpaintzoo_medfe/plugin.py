@@ -1,6 +1,7 @@
 """Registers the MEDFE components."""
 from inpaintzoo.hookspecs import hookimpl
 
+from .convert import MEDFEReleaseConverter
 from .discriminator import GlobalLocalPatchGAN
 from .equalizer import Equalizer
 from .losses import Intermediate, Perceptual, RaLSGAN, Style
@@ -17,3 +18,4 @@ def register_components(register):
     register("loss", "medfe.perceptual", Perceptual)
     register("loss", "medfe.style", Style)
     register("loss", "medfe.intermediate", Intermediate)
+    register("converter", "medfe.release", MEDFEReleaseConverter)
