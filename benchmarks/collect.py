@@ -13,7 +13,10 @@ background lift it; hole L1 is the steadier column. torch.compile was measured f
 
 | script | what it measures |
 |---|---|
-| `seed_causal_nvae.py` | the causal-NVAE seed's open problems: quality, interventions, SHD, time to quality |
+| `seed_causal_nvae.py` | the causal-NVAE seed's claims over seeds: hole quality, interventions against true counterfactuals, SHD at 0.1/0.3/0.5, OpenCV Telea beside them |
+| `train_zoo.py` | trains the CPU zoo entries, ships their weights in `zoo/weights/`, measures them as registry.toml records (`zoo-weights`) |
+| `rtv_cost.py` | MEDFE's RTV structure targets: seconds per image and solve residual, first version vs now |
+| `data_pipeline.py` | loader img/s and the data share of a 256² training step from a JPEG folder, by DataLoader workers |
 | `medfe_cae.py` | MEDFE vs MEDFE-CAE (tiny, same data, masks, seed, budget) |
 | `baselines.py` | trained models vs OpenCV Telea / Navier-Stokes and scikit-image biharmonic (when installed); `baselines` = pendulum models, `baselines-shapes` = the MEDFE tiny models |
 | `throughput.py` | train img/s, inference ms/img, FLOPs, GFLOP/s vs the matmul peak, channels_last, peak memory |

@@ -53,6 +53,11 @@ def config_dict(model: InpaintModel, extra: dict[str, Any] | None = None) -> dic
     return cfg
 
 
+def follow_umask(path: Path) -> None:
+    """safetensors (0.8) writes its files with mode 0600 whatever the umask: give them the usual 0666 & ~umask."""
+    os.chmod(path, 0o666 & ~umask())
+
+
 def umask() -> int:
     current = os.umask(0)
     os.umask(current)
@@ -106,6 +111,7 @@ def remove_stale_temps(folder: Path) -> list[Path]:
 
 def write_model_files(model: InpaintModel, folder: Path, extra: dict[str, Any] | None = None) -> None:
     safetensors.torch.save_model(model, str(folder / WEIGHTS), metadata={"format": "pt"})
+    follow_umask(folder / WEIGHTS)
     (folder / CONFIG).write_text(json.dumps(config_dict(model, extra), indent=2) + "\n", encoding="utf-8")
 
 

@@ -60,7 +60,12 @@ class Component(nn.Module):
     iteration vector, a Lagrange multiplier) stays out of it: a component exposes such state with
     `train_state() -> dict` and `load_train_state(d)`, and the training loop checkpoints it.
     A component may also define `on_evaluate(model, dataset, folder, step) -> dict[str, float]`: the
-    loop calls it at each evaluation to write its plots and add its metrics (e.g. a learned graph's SHD).
+    loop calls it at each evaluation to write its plots and add its metrics (e.g. a learned graph's SHD);
+    `prepare_training(dataset) -> str | None`: called once before the first step of a fresh run (not when
+    resuming, nor when fine-tuning from a published model), with the
+    training set (e.g. to discover a causal graph from the labels), its returned line shown to the user;
+    whatever it sets must live in weights or buffers, so a resumed run does not redo it;
+    `evaluation_report(model, dataset, n) -> dict`: what `inpaintzoo eval` adds for it (metrics and tables).
     """
 
     Config: ClassVar[type[ComponentConfig]] = ComponentConfig

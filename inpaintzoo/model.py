@@ -81,7 +81,7 @@ class InpaintModel(nn.Module):
     ) -> tuple[Tensor, Tensor, LatentOutput, list[Tensor]]:
         x = self.network_input(image01, mask)
         features = self.encoder(x, mask)
-        if intervention:
+        if intervention is not None:  # {} regenerates through the intervention path, changing nothing
             latent = self.prior.intervene(features, intervention, labels, mask)
         else:
             latent = self.prior(features, labels, mask)

@@ -361,5 +361,6 @@ def test_written_files_follow_the_umask(base, tmp_path):
         os.umask(old)
     assert oct((tmp_path / "m").stat().st_mode & 0o777) == "0o755"
     assert oct((tmp_path / "m" / "config.json").stat().st_mode & 0o777) == "0o644"
+    assert oct((tmp_path / "m" / "model.safetensors").stat().st_mode & 0o777) == "0o644"
     assert oct((tmp_path / "k").stat().st_mode & 0o777) == "0o755"
     assert oct((tmp_path / "o.png").stat().st_mode & 0o777) == "0o644"

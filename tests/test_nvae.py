@@ -188,3 +188,19 @@ def test_celeba64_builds_with_paper_shapes():
     assert model.prior.prior_ftr0.shape == (512, 8, 8)
     assert len(model.prior.dec_combiners) == 35 and model.prior.alpha.shape == (35,)
     assert model.decoder.head.net[1].out_channels == 100
+
+
+def test_cell_decoder_skips_start_at_zero_and_join_at_their_size():
+    from inpaintzoo_nvae.hierarchy import CellDecoder
+
+    dec = CellDecoder(CellDecoder.Config(in_features=8, channels=4, start_size=(4, 4), num_upsamples=2,
+                                         skips=[(3, 8, 8), (5, 8, 8), (2, 32, 32)])).eval()
+    assert sorted(dec.skip_proj) == ["0", "1"]  # 32×32 is a size the decoder never has: not used
+    h = torch.randn(2, 8)
+    maps = [torch.randn(2, 3, 8, 8), torch.randn(2, 5, 8, 8), torch.randn(2, 2, 32, 32)]
+    assert torch.equal(dec(h, maps), dec(h))  # zero-initialised projections: no change at the start
+    with torch.no_grad():
+        dec.skip_proj["1"].bias.fill_(1.0)  # both 8×8 skips join, not only the last one of that size
+        moved = dec(h, maps)
+        dec.skip_proj["0"].bias.fill_(1.0)
+        assert not torch.equal(dec(h, maps), moved) and not torch.equal(moved, dec(h))

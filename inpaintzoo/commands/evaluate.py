@@ -74,11 +74,58 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
+def evaluate_source(model: str, *args: str) -> dict:
+    """The report `inpaintzoo eval MODEL ARGS…` would write with --json (for scripts and tests)."""
+    parser = argparse.ArgumentParser()
+    _add(parser.add_subparsers())
+    report, _, _ = _report(parser.parse_args(["eval", model, *args]))
+    return report
+
+
 def cmd_eval(a: argparse.Namespace) -> int:
-    import torch
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
+
+    json_out = check_output(a.json_out, "--json")
+    report, spec, n = _report(a)
+    mask_source = report["masks"]["source"]
+    console = Console()
+    t = Table(title=escape(f"{spec.model.name} on {report['data']['dataset']} ({a.split}, {n} images, masks {mask_source})"))
+    keys = [k for k in report["metrics"] if report["buckets"] and k in report["buckets"][0]]
+    if "fid" in report["metrics"]:
+        console.print(escape(f"FID {report['metrics']['fid']:.3f} on {report['fid_images']} images; {report['sources']['core.fid']}"))
+    t.add_column("hole area")
+    t.add_column("n", justify="right")
+    for k in keys:
+        t.add_column(k, justify="right")
+    t.add_row("all", str(n), *[f"{report['metrics'][k]:.4f}" for k in keys])
+    for b in report["buckets"]:
+        t.add_row(b["area"], str(b["n"]), *[f"{b.get(k, float('nan')):.4f}" for k in keys])
+    console.print(t)
+    for name, rep in (report.get("components") or {}).items():
+        for k, v in rep.get("metrics", {}).items():
+            console.print(escape(f"{name}: {k} = {v:.4g}" if isinstance(v, float) else f"{name}: {k} = {v}"))
+        for title, rows in rep.get("tables", {}).items():
+            if not rows:
+                continue
+            ct = Table(title=escape(f"{name}: {title}"))
+            for col in rows[0]:
+                ct.add_column(escape(col), justify="right")
+            for row in rows:
+                ct.add_row(*[f"{v:.4g}" if isinstance(v, float) else escape(str(v)) for v in row.values()])
+            console.print(ct)
+    if json_out is not None:
+        write_text_atomic(json_out, json.dumps(report, indent=2) + "\n")
+        console.print(f"wrote {escape(str(json_out))}")
+    return 0
+
+
+
+def _report(a: argparse.Namespace) -> tuple[dict, object, int]:
+    """Load, evaluate and collect the component reports: (report, data spec, images evaluated)."""
+    import torch
+    from rich.console import Console
 
     from .. import plugins
     from ..artifact import versions_for
@@ -94,7 +141,6 @@ def cmd_eval(a: argparse.Namespace) -> int:
     if a.protocol == "medfe-cae":
         a.split, a.masks, a.n, a.fid = "val", "center-128", 2048, True
     device = resolve_device(a.device)
-    json_out = check_output(a.json_out, "--json")
     sets = parse_sets(a.set)
     names = [n.strip() for n in a.metrics.split(",") if n.strip()] if a.metrics else list(STANDARD)
     names += ["core.lpips"] * a.lpips + ["core.fid"] * a.fid
@@ -129,35 +175,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
                    "masks": {"source": mask_source, "seed": a.seed}, "overrides": sets, "versions": versions_for(model)})
     if not a.no_components:
         report["components"] = component_reports(model, ds, n)
-    console = Console()
-    t = Table(title=escape(f"{spec.model.name} on {report['data']['dataset']} ({a.split}, {n} images, masks {mask_source})"))
-    keys = [k for k in report["metrics"] if report["buckets"] and k in report["buckets"][0]]
-    if "fid" in report["metrics"]:
-        console.print(escape(f"FID {report['metrics']['fid']:.3f} on {report['fid_images']} images; {report['sources']['core.fid']}"))
-    t.add_column("hole area")
-    t.add_column("n", justify="right")
-    for k in keys:
-        t.add_column(k, justify="right")
-    t.add_row("all", str(n), *[f"{report['metrics'][k]:.4f}" for k in keys])
-    for b in report["buckets"]:
-        t.add_row(b["area"], str(b["n"]), *[f"{b.get(k, float('nan')):.4f}" for k in keys])
-    console.print(t)
-    for name, rep in (report.get("components") or {}).items():
-        for k, v in rep.get("metrics", {}).items():
-            console.print(escape(f"{name}: {k} = {v:.4g}" if isinstance(v, float) else f"{name}: {k} = {v}"))
-        for title, rows in rep.get("tables", {}).items():
-            if not rows:
-                continue
-            ct = Table(title=escape(f"{name}: {title}"))
-            for col in rows[0]:
-                ct.add_column(escape(col), justify="right")
-            for row in rows:
-                ct.add_row(*[f"{v:.4g}" if isinstance(v, float) else escape(str(v)) for v in row.values()])
-            console.print(ct)
-    if json_out is not None:
-        write_text_atomic(json_out, json.dumps(report, indent=2) + "\n")
-        console.print(f"wrote {escape(str(json_out))}")
-    return 0
+    return report, spec, n
 
 
 COMMANDS = {"eval": (_add, cmd_eval)}

@@ -99,10 +99,12 @@ class BoxesConfig(ComponentConfig):
     max_boxes: int = Field(3, ge=1)
     min_size: int = Field(30, ge=1, description="box side, pixels at 256")
     max_size: int = Field(100, ge=1, description="box side, pixels at 256")
+    full_image_prob: float = Field(0.0, ge=0, le=1, description="with this probability the whole image is the hole "
+                                                                "(a model then also learns to generate from its latent alone)")
 
 
 class BoxesMask(MaskGenerator):
-    """Random axis-aligned boxes."""
+    """Random axis-aligned boxes (and, with `full_image_prob`, sometimes the whole image)."""
 
     Config = BoxesConfig
 
@@ -112,6 +114,9 @@ class BoxesMask(MaskGenerator):
         hi = max(lo, round(self.cfg.max_size * scale))
         out = torch.zeros(n, 1, height, width)
         for i in range(n):
+            if self.cfg.full_image_prob and _rand(generator) < self.cfg.full_image_prob:
+                out[i] = 1.0
+                continue
             for _ in range(_randint(self.cfg.min_boxes, max(self.cfg.min_boxes, self.cfg.max_boxes), generator)):
                 draw_box(out[i, 0], generator, lo, hi)
         return out

@@ -14,7 +14,7 @@ from typing import Any
 import safetensors.torch
 import torch
 
-from ..artifact import atomic_dir
+from ..artifact import atomic_dir, follow_umask
 from ..errors import InpaintzooError
 
 STATE = "state.safetensors"
@@ -58,6 +58,7 @@ def save_checkpoint(folder: Path, state: dict[str, Any]) -> Path:
         tensors: dict[str, torch.Tensor] = {}
         skeleton = flatten(state, "", tensors)
         safetensors.torch.save_file(tensors, str(tmp / STATE))
+        follow_umask(tmp / STATE)
         (tmp / META).write_text(json.dumps(skeleton), encoding="utf-8")
 
     return atomic_dir(folder, write, overwrite=True)

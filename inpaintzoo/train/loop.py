@@ -396,6 +396,13 @@ class Trainer:
         if not self._start(progress.note):
             self.log.close()
             return self.run
+        if self.step == 0 and not self.opts.init:  # a fresh run: resumed and fine-tuned runs keep what the hook set
+            for module in self.model.modules():
+                hook = getattr(module, "prepare_training", None)
+                if callable(hook) and module is not self.model:
+                    line = hook(self.train_set)
+                    if line:
+                        progress.note(line)
         for line in self.notes():
             progress.note(line, always=line.startswith("note:"))
         progress.run_start = self.step

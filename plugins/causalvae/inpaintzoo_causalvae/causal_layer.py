@@ -6,7 +6,14 @@ attention term softmax(sigmoid(z M εᵀ)) ε; the decoder input is sampled from
 give the conditional prior p(z_i | u_i) = N(λ_i(u_i)·1, I) and the label path g(Aᵀu).
 
 The adjacency is `learned` (from zero, or from the reference's preset), `given` (fixed to the spec's
-edges) or `masked` (learned, but only on the spec's edges).
+edges) or `masked` (learned, but only on the spec's edges). With `discovery = "pc"` a learned graph's support
+is found from the training labels when a run starts (`discovery.py`: the PC algorithm with kernel tests), and
+A's values are learned on it from `discovery_init`; the release learns A by gradient alone, which cannot find
+the pendulum graph from zero (docs/seeds.md).
+
+With `skips = true` the encoder's features reach the decoder, but only where the image is known (each map is
+zeroed in every cell that touches the hole): inpainting keeps the detail around a hole, while an intervention
+without a mask, or a hole that covers everything, regenerates the image from the concepts alone.
 """
 from __future__ import annotations
 
@@ -14,6 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from pydantic import Field, model_validator
 from torch import Tensor, nn
 
@@ -39,7 +47,24 @@ class CausalConfig(ComponentConfig):
     hidden: int = Field(32, ge=1, description="width of each per-concept g_i")
     decoder_variance: float = Field(1e-3, ge=0, description="variance of the decoder-input sample around f(z)")
     out_shape: list[int] = Field([], description="reshape the decoder input to this (e.g. [C, H, W]); empty keeps N × K·d")
+    label_space: Literal["scaled", "raw"] = Field(
+        "scaled", description="the label path g(Aᵀu) and its loss on λ(u) = (u − s0)/s1, the scale A has in the latent "
+                              "solve (so |A| means the same in both and the edge threshold is unit-free); 'raw': on the "
+                              "raw labels, as released")
+    label_path: Literal["single_index", "additive"] = Field(
+        "single_index", description="g_j(Σ_i A_ij u_i), as released; or 'additive': g_j(Σ_i A_ij φ_ij(u_i)) with a small "
+                                    "learned φ per edge, so that A_ij gets a gradient from zero even when u_j depends on "
+                                    "u_i non-monotonically (the pendulum's shadow length)")
     edge_threshold: float = Field(0.3, ge=0, description="|A| above this counts as an edge for descendants and SHD")
+    discovery: Literal["none", "pc"] = Field(
+        "none", description="'pc': find a learned graph's support from the training labels when a run starts (PC with "
+                            "kernel tests); A's values are then learned on it, from `discovery_init`")
+    discovery_samples: int = Field(2000, ge=50, description="labels subsampled for the discovery tests")
+    discovery_init: float = Field(1.0, description="strength a discovered edge starts at (the release's preset edges start at "
+                                                   "1); learned from there")
+    discovery_alpha: float = Field(0.01, gt=0, lt=1, description="significance level of the independence tests")
+    skips: bool = Field(False, description="pass the encoder's features to the decoder, visible region only")
+    prior_std: float = Field(1.0, gt=0, description="std of the concept prior N(λ(u), σ²I) (release: 1)")
 
     @model_validator(mode="after")
     def _check(self) -> "CausalConfig":
@@ -73,6 +98,21 @@ class PerConcept(nn.Module):
         return torch.stack([net(x[:, i]) for i, net in enumerate(self.nets)], dim=1)
 
 
+class PerEdge(nn.Module):
+    """φ_ij: a small MLP 1 → hidden → ELU → 1 for every ordered pair of concepts, batched: N×K → N×K×K."""
+
+    def __init__(self, K: int, hidden: int):
+        super().__init__()
+        self.w1 = nn.Parameter(torch.randn(K, K, hidden))
+        self.b1 = nn.Parameter(torch.rand(K, K, hidden) * 2 - 1)
+        self.w2 = nn.Parameter(torch.randn(K, K, hidden) / hidden**0.5)
+        self.b2 = nn.Parameter(torch.zeros(K, K))
+
+    def forward(self, u: Tensor) -> Tensor:
+        h = F.elu(u[:, :, None, None] * self.w1 + self.b1)
+        return (h * self.w2).sum(-1) + self.b2
+
+
 class CausalLayer(LatentPrior):
     """CausalVAE's causal layer: learned or given DAG over named concepts, conditional prior, do()."""
 
@@ -99,6 +139,7 @@ class CausalLayer(LatentPrior):
         self.A_param = nn.Parameter(init, requires_grad=cfg.graph != "given")
         self.mix = PerConcept(K, d, d, cfg.hidden)
         self.label_mix = PerConcept(K, 1, 1, cfg.hidden)
+        self.label_edges = PerEdge(K, cfg.hidden) if cfg.label_path == "additive" else None
         self.M = nn.Parameter(torch.randn(d, d) * cfg.attention_init_std)  # attention bilinear form (release: N(0, 1))
         self.register_buffer("scale", torch.tensor(cfg.label_scale, dtype=torch.float32))
 
@@ -116,8 +157,11 @@ class CausalLayer(LatentPrior):
 
     def prior_mean(self, labels: Tensor) -> Tensor:
         """λ_i(u_i)·1: N×K×d."""
-        lam = (labels - self.scale[:, 0]) / self.scale[:, 1]
-        return lam.unsqueeze(-1).expand(-1, -1, self.d)
+        return self.scaled(labels).unsqueeze(-1).expand(-1, -1, self.d)
+
+    def scaled(self, labels: Tensor) -> Tensor:
+        """λ(u) = (u − s0)/s1 per concept."""
+        return (labels - self.scale[:, 0]) / self.scale[:, 1]
 
     def _encode(self, features: list[Tensor]) -> Tensor:
         h = features[-1].flatten(1)
@@ -137,6 +181,37 @@ class CausalLayer(LatentPrior):
         x = x.reshape(x.shape[0], -1)
         return x.view(x.shape[0], *self.cfg.out_shape) if self.cfg.out_shape else x
 
+    def _label_input(self, u: Tensor) -> Tensor:
+        """Σ_i A_ij u_i (single index), or Σ_i A_ij φ_ij(u_i) (additive): N×K."""
+        if self.label_edges is None:
+            return u @ self.A
+        return (self.label_edges(u) * self.A).sum(1)
+
+    def prepare_training(self, dataset) -> str | None:
+        """Before the first step of a fresh run: discover the learned graph's support from the labels."""
+        if self.cfg.graph != "learned" or self.cfg.discovery == "none":
+            return None
+        from .discovery import pc
+
+        labels = getattr(dataset, "labels", None)
+        labels = labels if isinstance(labels, Tensor) else torch.stack([dataset[i]["labels"] for i in range(len(dataset))])
+        seed = int(torch.randint(2**31 - 1, (1,)))  # the run's seed decides the label subsample
+        found = pc(labels.float(), alpha=self.cfg.discovery_alpha, samples=self.cfg.discovery_samples, seed=seed)
+        with torch.no_grad():
+            self.allowed.copy_(found.adjacency)
+            self.A_param.copy_(found.adjacency * self.cfg.discovery_init)
+        names = self.concept_names()
+        edges = ", ".join(f"{names[i]} → {names[j]}" for i, j in found.adjacency.nonzero().tolist()) or "none"
+        return f"causal graph found from {len(labels)} labels by PC ({len(found.tests)} tests): {edges}; A starts at {self.cfg.discovery_init:g} on these edges and is learned"
+
+    def _skips(self, features: list[Tensor], mask: Tensor | None, regenerate: bool) -> list[Tensor] | None:
+        """The encoder's maps for the decoder where the image is known (none when all is regenerated)."""
+        if not self.cfg.skips:
+            return None
+        if mask is None or regenerate:
+            return [torch.zeros_like(f) for f in features]
+        return [f * (1 - F.adaptive_max_pool2d(mask, f.shape[-2:])) if f.ndim == 4 else f for f in features]
+
     def forward(self, features: list[Tensor], labels: Tensor | None = None, mask: Tensor | None = None) -> LatentOutput:
         eps = self._encode(features)
         z = causal_solve(self.A, eps)
@@ -145,9 +220,12 @@ class CausalLayer(LatentPrior):
         kl = {"eps": 0.5 * eps.pow(2).flatten(1).sum(1)}  # KL(N(ε, I) ‖ N(0, I))
         if labels is not None:
             extras["prior_mean"] = self.prior_mean(labels)
-            extras["labels"] = labels
-            extras["label_pred"] = self.label_mix((labels @ self.A).unsqueeze(-1)).squeeze(-1)  # g(Aᵀu)
-        return LatentOutput(h=self._decoder_input(fz), skips=None, kl=kl, extras=extras)
+            extras["prior_std"] = self.cfg.prior_std
+            u = self.scaled(labels) if self.cfg.label_space == "scaled" else labels
+            extras["labels"] = u  # the label path's target, in its space
+            extras["label_pred"] = self.label_mix(self._label_input(u).unsqueeze(-1)).squeeze(-1)  # g(Aᵀu)
+        full = mask is not None and bool((mask.flatten(1).mean(1) == 1).all())
+        return LatentOutput(h=self._decoder_input(fz), skips=self._skips(features, mask, full), kl=kl, extras=extras)
 
     def intervene(self, features: list[Tensor], values: dict[str, float], labels: Tensor | None = None,
                   mask: Tensor | None = None) -> LatentOutput:
@@ -177,7 +255,9 @@ class CausalLayer(LatentPrior):
         fz[:, keep] = fz_fact[:, keep]  # bit-identical for every concept the intervention cannot reach
         for k, v in pinned.items():
             fz[:, k] = v
-        return LatentOutput(h=self._decoder_input(fz), extras={"z": zi, "fz": fz, "A": self.A})
+        regenerate = mask is None or not bool(mask.any())  # intervene() without a mask redraws the whole image
+        return LatentOutput(h=self._decoder_input(fz), skips=self._skips(features, mask, regenerate),
+                            extras={"z": zi, "fz": fz, "A": self.A})
 
     def _is_descendant(self, A: Tensor, pinned: dict[int, Tensor], j: int) -> bool:
         from .dag import descendants
@@ -211,11 +291,33 @@ class CausalLayer(LatentPrior):
         if hasattr(dataset, "counterfactual"):
             was = model.training
             model.eval()
-            out.update(evaluate_interventions(model, dataset, n=16))
+            out.update(evaluate_interventions(model, dataset, n=16)[0])
             grid, _ = intervention_grid(model, dataset[0]["image"], self.grid_values())
             save_image(grid, folder / f"interventions-{step:08d}.png")
             model.train(was)
         return out
+
+    def evaluation_report(self, model, dataset, n: int) -> dict:
+        """For `inpaintzoo eval`: the learned matrix, SHD at three thresholds, and the intervention table."""
+        from .dag import shd
+        from .interventions import evaluate_interventions
+
+        A = self.A.detach().cpu()
+        report: dict = {"metrics": {}, "tables": {}, "adjacency": [[round(float(v), 4) for v in row] for row in A],
+                        "concepts": self.concept_names()}
+        truth = self.true_graph()
+        if truth is not None and self.cfg.graph == "learned":
+            for t in (0.1, 0.3, 0.5):
+                report["metrics"][f"shd@{t}"] = float(shd(A, truth, t))
+        report["tables"]["learned adjacency (row → column)"] = [
+            {"cause": c, **{e: round(float(A[i, j]), 3) for j, e in enumerate(self.concept_names())}}
+            for i, c in enumerate(self.concept_names())]
+        if hasattr(dataset, "counterfactual"):
+            metrics, rows = evaluate_interventions(model, dataset, n=min(n, 64))
+            summary = ("recon_psnr", "do_psnr", "do_readback", "do_nondesc_change")  # per concept: in the table
+            report["metrics"].update({k: metrics[k] for k in summary if k in metrics})
+            report["tables"]["interventions against the true counterfactuals"] = rows
+        return report
 
     @classmethod
     def infer_config(cls, cfg: CausalConfig, upstream: list[Tensor]) -> dict:

@@ -126,6 +126,11 @@ class ConceptFaces(ImageDataset):
     def __len__(self) -> int:
         return self.cfg.size
 
+    @property
+    def labels(self) -> Tensor:
+        """Every face's labels (N × 4) without rendering: what graph discovery reads."""
+        return torch.tensor([self.face(k).labels() for k in range(len(self))])
+
     def face(self, k: int) -> Face:
         return Face.from_noise(noise(SPLIT_OFFSET[self.cfg.split] + k, self.cfg.seed))
 

@@ -1,6 +1,7 @@
 """CausalVAE's objective, each term a weighted loss in the spec (defaults: the reference's weights)."""
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import torch
@@ -27,15 +28,19 @@ class ElboConfig(ComponentConfig):
 
 
 class CausalKL(Loss):
-    """The KL terms of CausalVAE's ELBO, with unit variances as in the reference (batch mean)."""
+    """The KL terms of CausalVAE's ELBO: posteriors with unit variance as released; the concept prior's variance
+    is the layer's `prior_std`² (1 as released) (batch mean)."""
 
     Config = ElboConfig
 
     def forward(self, ctx: LossContext) -> Tensor:
         eps, z, fz, pm = _extras(ctx, "eps", "z", "fz", "prior_mean")
+        s2 = float(ctx.latent.extras.get("prior_std", 1.0)) ** 2
         kl_eps = 0.5 * eps.pow(2).flatten(1).sum(1)
-        kl_z = 0.5 * (z - pm).pow(2).flatten(1).sum(1)
-        kl_fz = 0.5 * (fz - pm).pow(2).flatten(1).sum(1)
+        # KL(N(x, I) ‖ N(λ, σ²I)) per dimension = ½[(1 + (x − λ)²)/σ² − 1 + ln σ²]: ½(x − λ)² when σ = 1, as released
+        const = 0.0 if s2 == 1.0 else 0.5 * (1.0 / s2 - 1.0 + math.log(s2)) * z[0].numel()
+        kl_z = 0.5 * (z - pm).pow(2).flatten(1).sum(1) / s2 + const
+        kl_fz = 0.5 * (fz - pm).pow(2).flatten(1).sum(1) / s2 + const
         return (self.cfg.eps_weight * kl_eps + self.cfg.z_weight * kl_z + self.cfg.fz_weight * kl_fz).mean()
 
     def example_inputs(self, batch_size: int = 2) -> tuple:
@@ -47,7 +52,8 @@ class LabelConfig(ComponentConfig):
 
 
 class LabelLoss(Loss):
-    """MSE(g(Aᵀu), u) on the raw labels, as the reference (which does not normalise them)."""
+    """MSE(g(Aᵀu), u) in the causal layer's label space: λ(u) by default, the raw labels as released
+    (`label_space = "raw"`, which lets the widest-ranged concept dominate the objective)."""
 
     Config = LabelConfig
 

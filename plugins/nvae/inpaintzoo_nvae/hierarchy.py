@@ -288,6 +288,9 @@ class CellDecoderConfig(HeadConfig):
     start_size: tuple[int, int] = Field((4, 4), description="spatial size the vector is projected to")
     num_upsamples: int = Field(2, ge=0, description="up cells, each ×2 in size and ÷2 in channels (derived from "
                                                     "[model].image_size and start_size when unset)")
+    skips: list[tuple[int, int, int]] | None = Field(
+        None, description="[channels, height, width] of the prior's skip maps, each added through a 1×1 conv (zero at "
+                          "the start) after the decoder stage of its size; inferred from the prior's output when unset")
     cells_per_scale: int = Field(1, ge=0, description="normal cells after each up cell (and at the start)")
     expansion: int = Field(6, ge=1)
     output: Literal["logistic_mixture", "image", "bernoulli"] = "image"
@@ -315,6 +318,14 @@ class CellDecoder(Decoder):
             layers += [make_cell(cfg.cell, c, 1, expansion=cfg.expansion) for _ in range(cfg.cells_per_scale)]
         self.cells = nn.Sequential(*layers)
         self.head = OutputHead(c, cfg)
+        width = {(cfg.start_size[0] * 2**k, cfg.start_size[1] * 2**k): self.c0 // 2**k for k in range(cfg.num_upsamples + 1)}
+        self.skip_proj = nn.ModuleDict()
+        for k, (c, h, w) in enumerate(cfg.skips or []):
+            if (h, w) in width:  # a skip of a size the decoder never has is not used
+                conv = nn.Conv2d(c, width[(h, w)], 1)
+                nn.init.zeros_(conv.weight)
+                nn.init.zeros_(conv.bias)
+                self.skip_proj[str(k)] = conv
 
     @classmethod
     def size_hint(cls, cfg: CellDecoderConfig, image_size: tuple[int, int]) -> str | None:
@@ -329,11 +340,26 @@ class CellDecoder(Decoder):
 
     @classmethod
     def infer_config(cls, cfg: CellDecoderConfig, upstream: LatentOutput) -> dict[str, Any]:
-        return {"in_features": upstream.h[0].numel()} if cfg.in_features is None else {}
+        out: dict[str, Any] = {}
+        if cfg.in_features is None:
+            out["in_features"] = upstream.h[0].numel()
+        if cfg.skips is None:
+            out["skips"] = [tuple(s.shape[1:]) for s in (upstream.skips or []) if s.ndim == 4]
+        return out
 
     def forward(self, h: Tensor, skips: list[Tensor] | None = None) -> Tensor:
         x = self.project(h.flatten(1)).view(h.shape[0], self.c0, *self.cfg.start_size)
-        return self.head(self.cells(x))
+        maps = [s for s in (skips or []) if s.ndim == 4]
+        if not len(self.skip_proj) or not maps:
+            return self.head(self.cells(x))
+        pending: dict[tuple[int, ...], list[Tensor]] = {}
+        for k, proj in self.skip_proj.items():
+            pending.setdefault(tuple(maps[int(k)].shape[-2:]), []).append(proj(maps[int(k)]))
+        for cell in self.cells:  # the skips of a size join after the first cell that outputs that size
+            x = cell(x)
+            for s in pending.pop(tuple(x.shape[-2:]), []):
+                x = x + s
+        return self.head(x)
 
     def to_image(self, raw: Tensor) -> Tensor:
         return self.head.to_image(raw)
