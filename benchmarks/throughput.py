@@ -65,30 +65,34 @@ for loss in raw.get("losses", {}).values():   # offline: VGG losses use a seeded
             save_model(create_model(spec, check=False), d / kind)
         loss["texture"], loss["structure"] = str(d / "texture"), str(d / "structure")
 model = create_model(raw, check=False).to(device)
+parts = model.train_components(check=False).to(device)  # the losses (and discriminator) a training step computes
 h, w = model.contract.image_size
 x = torch.rand(batch, model.contract.channels, h, w, device=device)
 m = torch.zeros(batch, 1, h, w, device=device); m[..., h // 4: 3 * h // 4, w // 4: 3 * w // 4] = 1
 labels = torch.rand(batch, model.prior.label_dim, device=device) if model.prior.label_dim else None
-params = [p for p in model.parameters() if p.requires_grad]
+params = [p for p in list(model.parameters()) + list(parts.parameters()) if p.requires_grad]
 opt = torch.optim.Adam(params, 1e-5)
 def sync():
     if device == "cuda": torch.cuda.synchronize()
+def step_with(net, mf):
+    out = net(x.contiguous(memory_format=mf), m.contiguous(memory_format=mf), labels, discriminator=parts.discriminator)
+    loss = sum(parts.generator_losses(out.context).values())
+    opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
 def train_step(mf):
-    out = model(x.contiguous(memory_format=mf), m.contiguous(memory_format=mf), labels)
-    opt.zero_grad(set_to_none=True); out.loss.backward(); opt.step()
+    step_with(model, mf)
 def bench(fn, n):
     fn(); sync(); t = time.perf_counter()
     for _ in range(n): fn()
     sync(); return (time.perf_counter() - t) / n
 res = {"model": name, "params": sum(p.numel() for p in model.parameters()), "size": f"{h}x{w}", "batch": batch}
-model.train()
+model.train(); parts.train()
 train_step(torch.contiguous_format)  # warm-up: first-step work (e.g. 40 power iterations) is not a step's cost
 with FlopCount() as fc:
     train_step(torch.contiguous_format)
 res["train_gflop_per_img"] = fc.total / batch / 1e9
 n = 3
 t_cf = bench(lambda: train_step(torch.contiguous_format), n)
-model.to(memory_format=torch.channels_last)
+model.to(memory_format=torch.channels_last); parts.to(memory_format=torch.channels_last)
 t_cl = bench(lambda: train_step(torch.channels_last), n)
 res["train_img_s"] = batch / t_cf
 res["train_img_s_channels_last"] = batch / t_cl
@@ -111,8 +115,7 @@ if compile_ and "compile_error" not in res:
     fast = torch.contiguous_format if t_cf <= t_cl else torch.channels_last
     compiled = torch.compile(model)
     def compiled_step():
-        out = compiled(x.contiguous(memory_format=fast), m.contiguous(memory_format=fast), labels)
-        opt.zero_grad(set_to_none=True); out.loss.backward(); opt.step()
+        step_with(compiled, fast)
     try:
         res["compile_train_speedup"] = min(t_cf, t_cl) / bench(compiled_step, n)
     except Exception as exc:
