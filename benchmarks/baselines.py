@@ -80,11 +80,14 @@ def main() -> int:
     from inpaintzoo.commands.masks import mask_generator
     from inpaintzoo.loader import load
     from inpaintzoo.evaluation import build_metrics
+    from inpaintzoo.spec import validate
     from inpaintzoo.train.data import build_dataset
 
     models = {Path(m).parent.name if Path(m).name == "final" else Path(m).name: load(m) for m in a.model}
     first = next(iter(models.values()))
-    ds = build_dataset(first.spec, plugins.registry(), "test")
+    # a published folder holds the generator only: its data section comes from config.json's full spec
+    data_spec = validate(first.config.get("spec", first.spec.to_dict()), plugins.registry(), a.model[0], scope="data")
+    ds = build_dataset(data_spec, plugins.registry(), "test")
     n = min(a.n, len(ds))
     h, w = first.contract.image_size
     images = torch.stack([ds[i]["image"][:3] for i in range(n)])
@@ -113,7 +116,7 @@ def main() -> int:
             print(rows[-1], flush=True)
     trained = {name: _training(Path(m)) for name, m in zip(models, a.model)}
     path = write(a.name, rows, ["method", "masks", "images", "l1_hole", "psnr_hole", "ssim_hole", "sec_per_image"],
-                 notes=f"Held-out images of {first.spec.data['dataset'].type} at {h}×{w}; fixed masks (seed 0); composited. "
+                 notes=f"Held-out images of {data_spec.data['dataset'].type} at {h}×{w}; fixed masks (seed 0); composited. "
                        "Models as trained: " + "; ".join(f"{k}: {v}" for k, v in trained.items()) + ".",
                  extra={"command": " ".join(sys.argv)})
     print(path.read_text())
