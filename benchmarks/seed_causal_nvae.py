@@ -29,8 +29,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from inpaintzoo.overrides import apply
+
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import RESULTS, write  # noqa: E402
+from baselines import classical  # noqa: E402
 
 SEED_COMPOSITION = {"prior.discovery": "none", "prior.skips": False, "data.masks.full_image_prob": 0.0}
 
@@ -47,29 +50,21 @@ def causalvae_at_32(raw: dict) -> dict:
 
 VARIANTS = {  # name → (zoo entry, how its spec is changed)
     "causalvae-pendulum": ("causalvae-pendulum", causalvae_at_32),
-    "causalvae-pendulum + PC": ("causalvae-pendulum", lambda raw: _apply(causalvae_at_32(raw), {"prior.discovery": "pc"})),
-    "causal-nvae (seed)": ("causal-nvae-pendulum", lambda raw: _apply(raw, SEED_COMPOSITION)),
+    "causalvae-pendulum + PC": ("causalvae-pendulum", lambda raw: apply(causalvae_at_32(raw), {"prior.discovery": "pc"})),
+    "causal-nvae (seed)": ("causal-nvae-pendulum", lambda raw: apply(raw, SEED_COMPOSITION)),
     "causal-nvae-pendulum": ("causal-nvae-pendulum", lambda raw: raw),
 }
 
 
-def _apply(raw: dict, sets: dict) -> dict:
-    from inpaintzoo.overrides import apply
-
-    return apply(raw, sets)
-
-
 def telea(ds, masks: torch.Tensor) -> dict:
-    import cv2
-
     from inpaintzoo.evaluation import build_metrics
 
-    metrics = build_metrics()
+    inpaint, metrics = classical("telea"), build_metrics()  # baselines.py's OpenCV call
     per: dict[str, list] = {}
     for i in range(len(masks)):
         img = ds[i]["image"][:3]
         m8 = (masks[i, 0].numpy() * 255).astype(np.uint8)
-        out8 = cv2.inpaint((img.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8), m8, 3, cv2.INPAINT_TELEA)
+        out8 = inpaint((img.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8), m8)
         out = torch.from_numpy(out8).permute(2, 0, 1).float()[None] / 255
         for metric in metrics.values():
             for k, v in metric.update(out, img[None], masks[i : i + 1]).items():

@@ -45,14 +45,10 @@ def evaluate_shipped(name: str) -> dict:
     """The metrics of the entry's eval command (and a causal layer's summary), from the shipped folder."""
     import shlex
 
-    from inpaintzoo.commands.evaluate import evaluate_source
+    from inpaintzoo.commands.evaluate import all_metrics, evaluate_source
 
     folder = ZOO / "weights" / name  # what `load(name)` opens once the entry says weights = "shipped"
-    report = evaluate_source(str(folder), *shlex.split(eval_command(name))[3:])
-    out = dict(report["metrics"])
-    for section in report.get("components", {}).values():
-        out.update(section.get("metrics", {}))
-    return out
+    return all_metrics(evaluate_source(str(folder), *shlex.split(eval_command(name))[3:]))
 
 
 def main() -> int:
@@ -71,10 +67,10 @@ def main() -> int:
     from inpaintzoo.zoo import resolve_spec
 
     reg, runs, rows = plugins.registry(), Path(a.runs).resolve(), []
+    given = dict(f.split("=", 1) for f in a.from_runs)
     for name in a.names:
         raw, src = resolve_spec(name)
         raw = apply(raw, {"train.seed": a.seed, **overrides_for(name, runs)})
-        given = dict(f.split("=", 1) for f in a.from_runs)
         if name in given:
             run = Path(given[name])
             minutes = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])["elapsed_s"] / 60

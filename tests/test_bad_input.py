@@ -170,6 +170,8 @@ CASES = [
     ("train-val-data-missing", "train {b}/tiny.toml --val-data {w}/nowhere --out {w}/r", "generated, not read"),
     ("train-init-missing", "train {b}/tiny.toml --init {w}/nomodel --out {w}/r", "no such model folder"),
     ("train-gan-without-d", "train {b}/gan.toml --out {w}/r", "has no [discriminator]"),
+    ("train-discovery-no-labels", "train causal-nvae-pendulum --set data.dataset.type=core.shapes --out {w}/r",
+     "needs concept labels"),
     ("train-no-dataset", "train {b}/tiny.toml --set data.dataset.type=core.shapez --out {w}/r", "did you mean 'core.shapes'"),
     # eval
     ("eval-no-model", "eval {w}/nomodel", "no such model folder"),

@@ -111,6 +111,10 @@ def test_skips_carry_only_visible_features_and_nothing_when_regenerating():
     assert torch.equal(skips[1], features[1])  # vectors carry no position: passed as they are
     for regenerate in (layer(features, mask=torch.ones(2, 1, 16, 16)), layer.intervene(features, {"light": 1.0})):
         assert all(s.abs().sum() == 0 for s in regenerate.skips)
+    mixed = mask.clone()
+    mixed[1] = 1  # in one batch: a quarter hole and a whole-image hole, each treated on its own
+    skips = layer(features, mask=mixed).skips
+    assert torch.equal(skips[1][0], features[1][0]) and skips[1][1].abs().sum() == 0 and skips[0][1].abs().sum() == 0
     assert CausalLayer(CausalLayer.Config(in_features=8)).eval()(features, mask=mask).skips is None
 
 
@@ -222,3 +226,17 @@ def test_training_discovers_the_graph_once_and_fine_tuning_keeps_it(tmp_path, ca
     printed = capsys.readouterr()
     assert "causal graph found from" not in printed.out + printed.err
     assert torch.equal(load(tmp_path / "f" / "final").prior.allowed, found)
+
+
+@pytest.mark.parametrize("std", [1.0, 0.2])
+def test_concept_kl_is_the_closed_form_for_the_prior_std(std):
+    from torch.distributions import Normal, kl_divergence
+
+    from inpaintzoo_causalvae.losses import CausalKL, _causal_ctx
+
+    ctx = _causal_ctx(3)
+    ctx.latent.extras["prior_std"] = std
+    z, fz, pm = (ctx.latent.extras[k] for k in ("z", "fz", "prior_mean"))
+    for weights, x in (({"eps_weight": 0, "z_weight": 1, "fz_weight": 0}, z), ({"eps_weight": 0, "z_weight": 0, "fz_weight": 1}, fz)):
+        expected = kl_divergence(Normal(x, 1.0), Normal(pm, std)).flatten(1).sum(1).mean()
+        assert torch.allclose(CausalKL(CausalKL.Config(**weights))(ctx), expected, atol=1e-5)

@@ -82,6 +82,14 @@ def evaluate_source(model: str, *args: str) -> dict:
     return report
 
 
+def all_metrics(report: dict) -> dict:
+    """A report's metrics and its components' (e.g. a causal layer's SHD), in one flat dict."""
+    out = dict(report["metrics"])
+    for section in (report.get("components") or {}).values():
+        out.update(section.get("metrics", {}))
+    return out
+
+
 def cmd_eval(a: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.markup import escape
@@ -119,7 +127,6 @@ def cmd_eval(a: argparse.Namespace) -> int:
         write_text_atomic(json_out, json.dumps(report, indent=2) + "\n")
         console.print(f"wrote {escape(str(json_out))}")
     return 0
-
 
 
 def _report(a: argparse.Namespace) -> tuple[dict, object, int]:

@@ -388,21 +388,28 @@ class Trainer:
         self.log.truncate(-1)
         return True
 
+    def _prepare_components(self, note) -> None:
+        for module in self.model.modules():
+            hook = getattr(module, "prepare_training", None)
+            if callable(hook):
+                line = hook(self.train_set)
+                if line:
+                    note(line)
+
     def fit(self) -> Path:
         from .progress import Progress
 
         progress = Progress(self.total, self.t.batch_size, quiet=self.opts.quiet, silent=self.rank != 0,
                             interval=self.opts.progress_interval)
+        # components' prepare_training hooks: before a fresh run's folder exists (an error there leaves nothing),
+        # or when a resumed run had no checkpoint and starts again from step 0; never when fine-tuning (--init)
+        if not self.opts.resume and not self.opts.init:
+            self._prepare_components(progress.note)
         if not self._start(progress.note):
             self.log.close()
             return self.run
-        if self.step == 0 and not self.opts.init:  # a fresh run: resumed and fine-tuned runs keep what the hook set
-            for module in self.model.modules():
-                hook = getattr(module, "prepare_training", None)
-                if callable(hook) and module is not self.model:
-                    line = hook(self.train_set)
-                    if line:
-                        progress.note(line)
+        if self.opts.resume and self.step == 0 and not self.opts.init:
+            self._prepare_components(progress.note)
         for line in self.notes():
             progress.note(line, always=line.startswith("note:"))
         progress.run_start = self.step

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from pydantic import Field, model_validator
 from torch import Tensor, nn
 
+from inpaintzoo.errors import InputError
 from inpaintzoo.interfaces import ComponentConfig, LatentOutput, LatentPrior
 
 from .dag import causal_solve, edges_to_matrix
@@ -194,7 +195,14 @@ class CausalLayer(LatentPrior):
         from .discovery import pc
 
         labels = getattr(dataset, "labels", None)
-        labels = labels if isinstance(labels, Tensor) else torch.stack([dataset[i]["labels"] for i in range(len(dataset))])
+        if not isinstance(labels, Tensor):
+            if len(dataset) == 0 or "labels" not in dataset[0]:
+                raise InputError("[prior] discovery = \"pc\" needs concept labels, and the training data set has none; "
+                                 "use a labelled data set or set discovery = \"none\"")
+            labels = torch.stack([dataset[i]["labels"] for i in range(len(dataset))])
+        if labels.shape[1] != self.K:
+            raise InputError(f"[prior] discovery = \"pc\": the data set has {labels.shape[1]} label columns, the layer "
+                             f"{self.K} concepts ({', '.join(self.concept_names())}); make [prior] concepts match the labels")
         seed = int(torch.randint(2**31 - 1, (1,)))  # the run's seed decides the label subsample
         found = pc(labels.float(), alpha=self.cfg.discovery_alpha, samples=self.cfg.discovery_samples, seed=seed)
         with torch.no_grad():
@@ -210,7 +218,9 @@ class CausalLayer(LatentPrior):
             return None
         if mask is None or regenerate:
             return [torch.zeros_like(f) for f in features]
-        return [f * (1 - F.adaptive_max_pool2d(mask, f.shape[-2:])) if f.ndim == 4 else f for f in features]
+        known = 1 - mask.flatten(1).amin(1)  # 0 for a sample whose hole is the whole image: it passes nothing
+        return [f * (1 - F.adaptive_max_pool2d(mask, f.shape[-2:])) if f.ndim == 4 else f * known.view(-1, *[1] * (f.ndim - 1))
+                for f in features]
 
     def forward(self, features: list[Tensor], labels: Tensor | None = None, mask: Tensor | None = None) -> LatentOutput:
         eps = self._encode(features)
@@ -224,8 +234,8 @@ class CausalLayer(LatentPrior):
             u = self.scaled(labels) if self.cfg.label_space == "scaled" else labels
             extras["labels"] = u  # the label path's target, in its space
             extras["label_pred"] = self.label_mix(self._label_input(u).unsqueeze(-1)).squeeze(-1)  # g(Aᵀu)
-        full = mask is not None and bool((mask.flatten(1).mean(1) == 1).all())
-        return LatentOutput(h=self._decoder_input(fz), skips=self._skips(features, mask, full), kl=kl, extras=extras)
+        # per sample, as tensor ops: no host sync on the training path
+        return LatentOutput(h=self._decoder_input(fz), skips=self._skips(features, mask, False), kl=kl, extras=extras)
 
     def intervene(self, features: list[Tensor], values: dict[str, float], labels: Tensor | None = None,
                   mask: Tensor | None = None) -> LatentOutput:

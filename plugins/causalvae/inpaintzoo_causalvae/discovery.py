@@ -23,11 +23,16 @@ import torch
 from torch import Tensor
 
 
+def _bandwidth(x: Tensor) -> float:
+    """The median positive squared distance among the first 1000 rows (a random subsample already): n × p."""
+    d = torch.cdist(x[:1000], x[:1000]).pow(2)
+    positive = d[d > 0]
+    return float(positive.median()) if positive.numel() else 1.0
+
+
 def _kernel(x: Tensor) -> Tensor:
-    d = torch.cdist(x, x).pow(2)
-    sub = d[:1000, :1000]  # the median bandwidth from the first 1000 rows (a random subsample already)
-    positive = sub[sub > 0]
-    return torch.exp(-d / (positive.median() if positive.numel() else 1.0))
+    """exp(−‖xᵢ − xⱼ‖² / median): the Gaussian kernel matrix of the rows of x (n × p)."""
+    return torch.exp(-torch.cdist(x, x).pow(2) / _bandwidth(x))
 
 
 def residuals(u: Tensor, z: Tensor, ridge: float = 1e-3) -> Tensor:
@@ -113,8 +118,7 @@ def blocked_pvalue(a: Tensor, b: Tensor, z: Tensor, permutations: int = 100, siz
 
 def _fourier(x: Tensor, g: torch.Generator | None, features: int = 64) -> Tensor:
     """Centred random Fourier features of the Gaussian kernel with the median bandwidth (as `_kernel`), n × D."""
-    d2 = torch.cdist(x[:1000, None], x[:1000, None]).pow(2)  # bandwidth as `_kernel`'s
-    med = float(d2[d2 > 0].median()) if bool((d2 > 0).any()) else 1.0
+    med = _bandwidth(x[:, None])  # the same kernel as `_kernel`
     w = torch.randn(1, features // 2, generator=g, dtype=x.dtype) * (2.0 / med) ** 0.5  # exp(−d²/med): σ² = med/2
     proj = x[:, None] @ w
     f = torch.cat([proj.cos(), proj.sin()], 1) / (features // 2) ** 0.5
