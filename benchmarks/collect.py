@@ -20,6 +20,7 @@ background lift it; hole L1 is the steadier column. torch.compile was measured f
 | `medfe_cae.py` | MEDFE vs MEDFE-CAE (tiny, same data, masks, seed, budget) |
 | `baselines.py` | trained models vs OpenCV Telea / Navier-Stokes and scikit-image biharmonic (when installed); `baselines` = pendulum models, `baselines-shapes` = the MEDFE tiny models |
 | `throughput.py` | train img/s, inference ms/img, FLOPs, GFLOP/s vs the matmul peak, channels_last, peak memory |
+| `release_parity.py` | each converter against its release's own code (a checkout given by path): network output and `inpaint()` differences, per file layout and size (`parity_*.py`: one module per release) |
 """
 
 

@@ -13,11 +13,15 @@ class UntrainedWarning(UserWarning):
     """create_model() returned randomly initialised weights."""
 
 
-def load(source: Any, device: Any = "cpu", token: Any = None) -> "InpaintModel":
-    """Load a model from a folder, `local-dir:PATH`, `hf-hub:ORG/NAME[@REV]` or a zoo name (eval mode)."""
+def load(source: Any, device: Any = "cpu", token: Any = None, local_files_only: bool = False) -> "InpaintModel":
+    """Load a model from a folder, `local-dir:PATH`, `hf-hub:ORG/NAME[@REV]` or a zoo name (eval mode).
+
+    A zoo model from a release is downloaded, checked, converted and cached on first use; `local_files_only=True`
+    never downloads (as huggingface_hub's flag).
+    """
     from .loader import load as _load
 
-    return _load(source, device=device, token=token)
+    return _load(source, device=device, token=token, local_files_only=local_files_only)
 
 
 def create_model(spec_or_name: Any, pretrained: bool = False, check: bool = True, **overrides: Any) -> "InpaintModel":

@@ -96,6 +96,19 @@ def atomic_dir(out: Path, write: Callable[[Path], None], overwrite: bool = False
     return out
 
 
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a small text file through a unique temporary sibling and one rename (never half-written)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o666 & ~umask())
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
 def remove_stale_temps(folder: Path) -> list[Path]:
     """Delete `.NAME.*.tmp` entries that a killed atomic write left in `folder`; returns what was removed."""
     gone = []
@@ -155,6 +168,11 @@ def check_contract(cfg: dict[str, Any], model: InpaintModel, path: Path) -> None
     if not isinstance(stored, dict):
         raise LoadError(f"{path}: \"contract\" must be a table, got {type(stored).__name__}")
     ours = model.contract.model_dump(mode="json")
+    from .spec import Contract
+
+    defaults = {k: f.get_default() for k, f in Contract.model_fields.items()}
+    stored = {**{k: v for k, v in defaults.items() if k not in stored}, **stored}  # folders from before a field existed
+    stored = {k: (list(v) if isinstance(v, tuple) else v) for k, v in stored.items()}
     diffs = [k for k in sorted(set(ours) | set(stored)) if stored.get(k) != ours.get(k)]
     if diffs:
         k = diffs[0]

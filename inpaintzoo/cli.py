@@ -190,8 +190,28 @@ def error_line(text: str) -> None:
     err.print(f"[red]error:[/red] {escape(text)}", highlight=False, soft_wrap=True)
 
 
+def log_to_stderr() -> None:
+    """The library logs through `logging` (silence or redirect it as any library); the command shows its INFO
+    lines on stderr, bare, so stdout carries only the command's result."""
+    import logging
+
+    class CurrentStderr(logging.StreamHandler):
+        def emit(self, record: logging.LogRecord) -> None:
+            self.stream = sys.stderr  # whatever stderr is now (redirected, captured), not the one at set-up
+            super().emit(record)
+
+    logger = logging.getLogger("inpaintzoo")
+    if not any(isinstance(h, logging.StreamHandler) and type(h).__name__ == "CurrentStderr" for h in logger.handlers):
+        handler = CurrentStderr(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    log_to_stderr()
     try:
         return COMMANDS[args.command](args)
     except InpaintzooError as exc:

@@ -218,8 +218,38 @@ def fill_holes(x01: Tensor, mask: Tensor, contract: Contract) -> Tensor:
     return torch.where(mask.bool(), fill.expand_as(x01), x01)
 
 
+def pad_indices(n: int, extra: int, mode: str, device: Any = None) -> Tensor:
+    """Source indices for `n` samples padded by `extra` at the end, as numpy.pad's mode of the same name.
+
+    'symmetric' repeats the edge sample (abc|cba), 'reflect' does not (abc|ba), 'replicate' repeats the last;
+    both mirrors continue periodically when `extra` exceeds the size, as numpy does.
+    """
+    i = torch.arange(n + extra, device=device)
+    if mode == "replicate" or n == 1:
+        return i.clamp(max=n - 1)
+    if mode == "symmetric":
+        j = i % (2 * n)
+        return torch.where(j < n, j, 2 * n - 1 - j)
+    j = i % (2 * n - 2)  # reflect
+    return torch.where(j < n, j, 2 * n - 2 - j)
+
+
+def pad_to(x: Tensor, ph: int, pw: int, mode: str) -> Tensor:
+    """Pad the bottom and right of N×C×H×W `x` by (ph, pw) with `mode` (an exact copy of existing samples)."""
+    h, w = x.shape[-2:]
+    if mode == "constant":
+        return F.pad(x, (0, pw, 0, ph))
+    x = x.index_select(-2, pad_indices(h, ph, mode, x.device)) if ph else x
+    return x.index_select(-1, pad_indices(w, pw, mode, x.device)) if pw else x
+
+
 def to_network_size(x01: Tensor, mask: Tensor, contract: Contract) -> tuple[Tensor, Tensor, tuple]:
-    """Resize (fixed-size models) or reflect-pad (fully convolutional ones) to a size the network takes."""
+    """Resize (fixed-size models) or pad (fully convolutional ones) to a size the network takes.
+
+    Padding extends the image and the mask alike (`contract.pad_mode`), so a hole at the border stays a hole
+    in the padded strip and no pixel from inside the hole is shown to the network (LaMa's predict.py pads
+    both with numpy's 'symmetric').
+    """
     h, w = x01.shape[-2:]
     if contract.resize == "fixed":
         th, tw = contract.image_size
@@ -232,10 +262,7 @@ def to_network_size(x01: Tensor, mask: Tensor, contract: Contract) -> tuple[Tens
     ph, pw = (-h) % k, (-w) % k
     if ph == 0 and pw == 0:
         return x01, mask, ("none", h, w)
-    mode = "reflect" if ph < h and pw < w else "replicate"
-    x = F.pad(x01, (0, pw, 0, ph), mode=mode)
-    m = F.pad(mask, (0, pw, 0, ph), mode="constant", value=0.0)
-    return x, m, ("pad", h, w)
+    return pad_to(x01, ph, pw, contract.pad_mode), pad_to(mask, ph, pw, contract.pad_mode), ("pad", h, w)
 
 
 def from_network_size(y01: Tensor, how: tuple) -> Tensor:

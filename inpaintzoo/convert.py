@@ -1,22 +1,14 @@
-"""Converting released checkpoints into model folders: the one place where pickle is read.
+"""Converting released checkpoints into model folders.
 
-`read_checkpoint` tries `torch.load(weights_only=True)` first. Releases that pickle other objects beside their
-tensors (a Lightning checkpoint's hyper-parameters are OmegaConf objects) are read with an unpickler that
-refuses every global outside an allow-list: torch's tensor-rebuilding functions and plain containers are
-allowed, the classes of a few known training frameworks (`INERT`) are replaced by an inert placeholder that
-keeps nothing, and anything else stops the read with an error naming the global. Only tensors are kept.
-`load()` never calls any of this.
-
+Reading them (the one place where pickle is read, through an allow-list) is `inpaintzoo.pickles`.
 A converter (a registered component of kind `converter`) supplies the spec of the converted model, where the
 release's files are, and how its keys map onto the model's: every key of the release must be mapped or
 dropped by a stated rule, and every parameter of the model must be filled; an error lists what is left.
+`load()` never calls any of this.
 """
 from __future__ import annotations
 
 import hashlib
-import io
-import pickle
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,102 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .errors import InpaintzooError
-
-#: module prefixes whose classes a checkpoint may pickle beside its tensors; they are read as inert placeholders
-INERT = ("omegaconf.", "pytorch_lightning.", "lightning.", "lightning_fabric.", "argparse", "typing", "pathlib",
-         "numpy.core.multiarray", "numpy._core.multiarray", "numpy.dtype", "numpy.dtypes", "_codecs", "enum",
-         "saicinpainting.", "torch.optim.lr_scheduler")
-#: plain globals a checkpoint needs, allowed as themselves
-ALLOWED = {
-    ("collections", "OrderedDict"), ("collections", "defaultdict"), ("builtins", "dict"), ("builtins", "list"),
-    ("builtins", "set"), ("builtins", "tuple"), ("builtins", "float"), ("builtins", "int"), ("builtins", "bool"),
-    ("builtins", "str"), ("builtins", "slice"), ("builtins", "complex"),
-    ("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_rebuild_tensor"), ("torch._utils", "_rebuild_parameter"),
-    ("torch._utils", "_rebuild_parameter_with_state"), ("torch", "Size"), ("torch", "device"), ("torch", "dtype"),
-    ("torch", "float32"), ("torch", "float16"), ("torch", "bfloat16"), ("torch", "int64"),
-    ("copyreg", "_reconstructor"),  # how protocol 0/1 pickles rebuild objects (then of inert classes)
-}
-
-
-class ConvertError(InpaintzooError):
-    pass
-
-
-class Inert:
-    """Stands in for a refused-but-harmless class (hyper-parameter containers): accepts anything, keeps nothing."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def __setstate__(self, state: Any) -> None:
-        pass
-
-    def __setitem__(self, key: Any, value: Any) -> None:  # dict subclasses (OmegaConf) fill themselves item by item
-        pass
-
-    def append(self, value: Any) -> None:
-        pass
-
-    def extend(self, values: Any) -> None:
-        pass
-
-    def __call__(self, *args: Any, **kwargs: Any) -> "Inert":
-        return Inert()
-
-    def __getattr__(self, name: str) -> "Inert":
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return Inert()
-
-
-class _Unpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in ALLOWED:
-            return super().find_class(module, name)
-        if module.startswith(("torch.", "torch")) and name.endswith("Storage"):
-            return super().find_class(module, name)  # torch's loader resolves storages itself
-        if any(module == p.rstrip(".") or module.startswith(p) for p in INERT):
-            return Inert
-        raise pickle.UnpicklingError(f"global '{module}.{name}' is not on the allow-list")
-
-
-class _RestrictedPickle:
-    """A pickle module for torch.load whose Unpickler refuses unknown globals."""
-
-    Unpickler = _Unpickler
-    __name__ = "inpaintzoo_restricted_pickle"
-
-    @staticmethod
-    def load(file: Any, **kw: Any) -> Any:
-        return _Unpickler(file, **kw).load()
-
-
-def read_checkpoint(path: Path) -> Any:
-    """A checkpoint file's content: weights-only when possible, else through the allow-list unpickler."""
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        pass
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile) as exc:
-        raise ConvertError(f"{path}: not a readable PyTorch checkpoint ({str(exc).splitlines()[0]})") from None
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False, pickle_module=_RestrictedPickle)
-    except pickle.UnpicklingError as exc:
-        raise ConvertError(f"{path}: refused to read it: {exc}; only tensors and known training-framework objects "
-                           f"are read from a checkpoint") from None
-
-
-def tensors(obj: Any, prefix: str = "") -> dict[str, Tensor]:
-    """Every tensor inside nested dicts (by dotted key); other values are ignored."""
-    out: dict[str, Tensor] = {}
-    if isinstance(obj, Tensor):
-        out[prefix] = obj
-    elif isinstance(obj, dict):
-        for k, v in obj.items():
-            if isinstance(k, str):
-                out.update(tensors(v, f"{prefix}.{k}" if prefix else k))
-    return out
+from .pickles import ConvertError, read_bytes_checkpoint, read_checkpoint, tensors, zip_member
 
 
 def sha256(path: Path) -> str:
@@ -138,8 +35,13 @@ class Mapping:
     dropped: dict[str, str] = field(default_factory=dict)  # theirs → why it is not needed for inference
 
 
-def apply_mapping(mapping: Mapping, release: dict[str, Tensor], expected: dict[str, Tensor], source: str) -> dict[str, Tensor]:
-    """The model's state dict from the release's tensors; every key accounted for on both sides, shapes equal."""
+def apply_mapping(mapping: Mapping, release: dict[str, Tensor], expected: dict[str, Tensor], source: str,
+                  converter: Any = None) -> dict[str, Tensor]:
+    """The model's state dict from the release's tensors; every key accounted for on both sides, shapes equal.
+
+    A parameter the release does not fill is named as the release names it, with the file it belongs in, when
+    the converter knows the release's full key list (`reference_keys`) and its files (`where`).
+    """
     from .artifact import _keys
 
     missing = [k for k in expected if k not in mapping.renamed or mapping.renamed[k] not in release]
@@ -152,13 +54,54 @@ def apply_mapping(mapping: Mapping, release: dict[str, Tensor], expected: dict[s
     if left:
         problems.append(f"{len(left)} key(s) of the release are neither mapped nor dropped: {_keys(left)}")
     if missing:
-        problems.append(f"{len(missing)} parameter(s) of the model are not filled: "
-                        f"{_keys([f'{k} (from {mapping.renamed[k]})' if k in mapping.renamed else k for k in missing])}")
+        reference = converter.mapping(converter.reference_keys()).renamed if converter is not None else {}
+        named = []
+        for ours in missing:
+            theirs = mapping.renamed.get(ours) or reference.get(ours)
+            where = converter.where(theirs) if converter is not None and theirs else ""
+            named.append(f"{theirs}{f' in {where}' if where else ''} (for {ours})" if theirs else ours)
+        problems.append(f"{len(missing)} tensor(s) the model needs are missing from the release: {_keys(named)}")
     if shapes:
         problems.append(f"shapes differ: {_keys(shapes, 3)}")
     if problems:
         raise ConvertError(f"{source}: " + "; ".join(problems))
     return {ours: release[theirs].to(expected[ours].dtype).clone() for ours, theirs in mapping.renamed.items() if ours in expected}
+
+
+def convert_release(converter: str, source: Path, out: Path, overwrite: bool = False, verify: bool = False,
+                    extra: dict[str, Any] | None = None, zoo_entry: str | None = None) -> tuple[Path, Any]:
+    """Convert `source` with the registered `converter` into the model folder `out` (written atomically).
+
+    `zoo_entry`: the zoo model converted into, for converters whose config names one (`zoo`): its spec is the
+    target (a fine-tune sharing the converter, a private zoo's smaller variant). config.json records the
+    converter and every source file's name, size and sha256 (`converted_from`), and with `verify` the model's
+    output on one fixed input. Returns the folder and the model.
+    """
+    from . import plugins
+    from .artifact import save_model
+    from .build import build_model
+    from .spec import validate
+
+    reg = plugins.registry()
+    entry = reg.get(converter, "converter")
+    conv = entry.build({"zoo": zoo_entry} if zoo_entry and "zoo" in entry.config.model_fields else None)
+    model = build_model(validate(conv.spec(), reg, f"{converter} spec"), reg, check=False)
+    release = conv.read(source)
+    state = apply_mapping(conv.mapping(list(release)), release, model.state_dict(), str(source), conv)
+    model.load_state_dict(state, strict=True)
+    bad = [k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()]
+    if bad:
+        raise ConvertError(f"{source}: the release holds NaN or Inf values (e.g. {bad[0]})")
+    files = [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
+    provenance = {"converter": converter, "source": source.name,
+                  "files": {str(p.relative_to(source.parent)): {"bytes": p.stat().st_size, "sha256": sha256(p)} for p in files}}
+    model.eval()
+    info = {"converted_from": {**provenance, **(extra or {})}}
+    if verify:
+        info["verify"] = verify_output(model)
+    save_model(model, out, overwrite=overwrite, extra=info)
+    model.config = {**model.config, **info}
+    return out, model
 
 
 def verify_output(model) -> dict[str, Any]:
@@ -176,31 +119,5 @@ def verify_output(model) -> dict[str, Any]:
             "hole_sha256_uint8": hashlib.sha256(q.numpy().tobytes()).hexdigest()[:16]}
 
 
-def zip_member(path: Path, suffix: str) -> bytes | None:
-    """The bytes of the first member of zip `path` whose name ends with `suffix` (a release archive)."""
-    if not zipfile.is_zipfile(path) or _is_torch_zip(path):
-        return None
-    with zipfile.ZipFile(path) as z:
-        names = [n for n in z.namelist() if n.endswith(suffix)]
-        return z.read(names[0]) if names else None
-
-
-def _is_torch_zip(path: Path) -> bool:
-    with zipfile.ZipFile(path) as z:
-        return any(n.endswith("data.pkl") for n in z.namelist())
-
-
-def read_bytes_checkpoint(data: bytes, where: str) -> Any:
-    """`read_checkpoint` for a checkpoint held in memory (a member of a release archive)."""
-    buf = io.BytesIO(data)
-    try:
-        return torch.load(buf, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        buf.seek(0)
-    try:
-        return torch.load(buf, map_location="cpu", weights_only=False, pickle_module=_RestrictedPickle)
-    except pickle.UnpicklingError as exc:
-        raise ConvertError(f"{where}: refused to read it: {exc}") from None
-
-
-__all__ = ["ConvertError", "Mapping", "apply_mapping", "read_checkpoint", "tensors", "sha256", "verify_output"]
+__all__ = ["ConvertError", "Mapping", "apply_mapping", "convert_release", "read_bytes_checkpoint", "read_checkpoint", "tensors", "sha256",
+           "verify_output", "zip_member"]

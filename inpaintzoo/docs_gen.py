@@ -91,7 +91,10 @@ def _weights(e: zoo.ZooEntry) -> str:
     if e.shipped:
         return "shipped"
     if e.release is not None:
-        return f"convert from [{e.release.file}]({e.release.url})"
+        s = e.release.sources[0]
+        if s.fetchable:
+            return f"fetched on first use from [{s.file}]({s.where})" + ("" if e.release.pinned else " (unpinned)")
+        return f"download by hand: [{s.file}]({s.where})"
     return f"`hf-hub:{e.hub}`" if e.hub else "none"
 
 

@@ -297,6 +297,15 @@ class Converter:
     def mapping(self, release_keys: list[str]) -> Any:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def reference_keys(self) -> list[str]:
+        """Every key of the release as published (shipped with the plugin), so a tensor missing from a file can
+        be named as the release names it; [] when unknown."""
+        return []
+
+    def where(self, key: str) -> str:
+        """The file of the last `read` source that holds (or should hold) release key `key`, for messages."""
+        return ""
+
 
 class Metric:
     """Scores composited outputs against the ground truth: images in [0, 1], masks 1 = hole.

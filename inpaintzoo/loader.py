@@ -3,7 +3,8 @@
     load("runs/x/final")                 a folder
     load("local-dir:runs/x/final")       the same, explicitly
     load("hf-hub:org/name@revision")     a Hub repo (revision optional); honours HF_* variables
-    load("nvae-pendulum")                a zoo name: shipped weights, converted release weights or a Hub repo
+    load("nvae-pendulum")                a zoo name: shipped weights, a release (fetched and converted on first
+                                         use, then cached in INPAINTZOO_HOME) or a Hub repo
 """
 from __future__ import annotations
 
@@ -55,8 +56,13 @@ def download(repo_id: str, revision: str | None = None, token: str | bool | None
     return folder
 
 
-def load(source: str | Path, device: str | torch.device = "cpu", token: str | bool | None = None) -> InpaintModel:
-    """Load a model ready for `.inpaint(image, mask)`, in eval mode, weights loaded strictly."""
+def load(source: str | Path, device: str | torch.device = "cpu", token: str | bool | None = None,
+         local_files_only: bool = False) -> InpaintModel:
+    """Load a model ready for `.inpaint(image, mask)`, in eval mode, weights loaded strictly.
+
+    A zoo model converted from a release is fetched, checked and converted on first use (`local_files_only`:
+    never download, as huggingface_hub's flag of that name).
+    """
     s = str(source)
     if s.startswith(LOCAL):
         return load_dir(Path(s[len(LOCAL):]).expanduser(), device)
@@ -67,25 +73,24 @@ def load(source: str | Path, device: str | torch.device = "cpu", token: str | bo
     if path.is_dir():
         return load_dir(path, device)
     if s in zoo.index():
-        return load_zoo(zoo.get(s), device, token)
+        return load_zoo(zoo.get(s), device, token, local_files_only)
     if "/" in s or "\\" in s or path.suffix:
         raise LoadError(f"{s}: no such model folder")
     zoo.get(s)  # raises with a did-you-mean over the zoo
     raise AssertionError("unreachable")
 
 
-def load_zoo(entry: zoo.ZooEntry, device: str | torch.device = "cpu", token: str | bool | None = None) -> InpaintModel:
-    """A zoo entry's weights: shipped in the package, converted into INPAINTZOO_HOME, or from the Hub."""
+def load_zoo(entry: zoo.ZooEntry, device: str | torch.device = "cpu", token: str | bool | None = None,
+             local_files_only: bool = False) -> InpaintModel:
+    """A zoo entry's weights: shipped in the package, a release fetched and converted on first use (then cached
+    in INPAINTZOO_HOME), or from the Hub."""
     status = entry.weights_status()
     if status == "shipped":
         return load_dir(entry.shipped_dir, device)
-    if status == "converted here":
-        return load_dir(entry.converted_dir, device)
     if entry.release is not None:
-        r = entry.release
-        size = f", {r.size:,} bytes" if r.size else ""
-        raise LoadError(f"zoo model '{entry.name}' is converted from its authors' release: download {r.file} from "
-                        f"{r.url}{size}, then run `{r.convert}` (writes {entry.converted_dir})")
+        from .fetch import ensure
+
+        return load_dir(ensure(entry, token=token, local_files_only=local_files_only), device)
     if entry.hub:
         return load_dir(download(entry.hub, entry.revision, token), device)
     raise LoadError(f"zoo model '{entry.name}' has no weights yet; train it with `inpaintzoo train {entry.name}` "

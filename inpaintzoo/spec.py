@@ -36,6 +36,9 @@ class Contract(Strict):
     resize: Literal["fixed", "pad"] = Field(
         "fixed", description="'fixed': resize any input to image_size; 'pad': pad to size_multiple and crop back"
     )
+    pad_mode: Literal["reflect", "symmetric", "replicate", "constant"] = Field(
+        "reflect", description="with resize = 'pad': how image and mask are extended to the size multiple, as "
+                               "numpy.pad's modes ('symmetric' repeats the edge pixel: LaMa's predict.py)")
     mask_polarity: Literal["1=hole"] = Field("1=hole", description="masks are 1 in the hole, 0 where kept")
 
     @field_validator("mean", "std", "hole_fill")

@@ -2,15 +2,20 @@
 
 An entry's weights come from one of:
 - `weights = "shipped"`: trained here and shipped inside the package (`zoo/weights/NAME/`), loaded offline;
-- `[models.NAME.release]`: a checkpoint its authors released, which `inpaintzoo convert` turns into a model
-  folder under `INPAINTZOO_HOME/models/NAME` (the file's name, size, sha256, licence, page and command are
-  recorded in the entry);
-- `hub = "org/name"`: published on the Hugging Face Hub;
+- `[models.NAME.release]`: a checkpoint its authors (or a re-host such as IOPaint) released, fetched on first use
+  from one of its `sources` (an HTTPS URL or a Hub file at a revision), checked against the recorded size and
+  checksums, converted once into `INPAINTZOO_HOME/models/NAME` and loaded from there (see `inpaintzoo.fetch`);
+  a source that cannot be fetched by a script (a Google Drive folder) names the page to download it from;
+- `hub = "org/name"`: published on the Hugging Face Hub in inpaintzoo's format;
 - none: an architecture to train.
+
+`INPAINTZOO_INDEX=PATH` adds the entries of another registry file (a private zoo) to the packaged ones.
 """
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+import os
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -22,23 +27,115 @@ from .errors import LoadError, SpecError, did_you_mean
 from .spec import read_toml
 
 INDEX = "registry.toml"
-LEGEND = ("weights: shipped = inside the package, loads offline; converted here = converted from the authors' release "
-          "into INPAINTZOO_HOME; convert from … = run the entry's convert command on the released file; "
-          "hub = on the Hugging Face Hub; none = an untrained architecture (train it)")
+LEGEND = ("weights: shipped = inside the package, loads offline; cached = fetched and converted into INPAINTZOO_HOME; "
+          "fetched on first use = downloaded, checked and converted by the first load (unpinned: no published "
+          "checksum, the first download's is recorded and later ones must match it); download by hand = a page "
+          "that cannot be fetched by a script, then `inpaintzoo fetch NAME --source FILE`; hub = on the Hugging "
+          "Face Hub; none = an untrained architecture (train it)")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One place a release's file is published, and what the file must be."""
+
+    file: str  # the file's name as published
+    url: str | None = None  # a direct HTTPS download
+    hub: str | None = None  # a Hugging Face Hub repo holding `file`
+    revision: str | None = None  # the Hub revision (a commit hash pins it)
+    manual: str | None = None  # a page to download from by hand (a Google Drive folder)
+    size: int | None = None
+    sha256: str | None = None
+    md5: str | None = None  # where public code pins only an md5 (IOPaint)
+    note: str = ""
+
+    @property
+    def fetchable(self) -> bool:
+        return bool(self.url or self.hub)
+
+    @property
+    def pinned(self) -> bool:
+        return bool(self.sha256 or self.md5)
+
+    @property
+    def where(self) -> str:
+        if self.url:
+            return self.url
+        if self.hub:
+            return f"https://huggingface.co/{self.hub}/blob/{self.revision or 'main'}/{self.file}"
+        return self.manual or ""
+
+    @property
+    def key(self) -> str:
+        """Identifies the source in the local record of first-download checksums."""
+        return self.url or (f"hf://{self.hub}/{self.file}" if self.hub else f"manual:{self.file}")
+
+    def mismatch(self, path: Path, size: int | None = None, sha256: str | None = None, md5: str | None = None) -> str:
+        """'' when the file at `path` is this source's file (size and every pinned checksum), else what differs.
+        The digests may be given when already computed while downloading."""
+        real = size if size is not None else path.stat().st_size
+        if self.size is not None and real != self.size:
+            return f"{real:,} bytes, expected {self.size:,}"
+        if self.sha256:
+            got = sha256 or file_digest(path, "sha256")
+            if got != self.sha256:
+                return f"sha256 {got[:16]}…, expected {self.sha256[:16]}…"
+        if self.md5:
+            got = md5 or file_digest(path, "md5")
+            if got != self.md5:
+                return f"md5 {got}, expected {self.md5}"
+        return ""
 
 
 @dataclass(frozen=True)
 class Release:
-    """A checkpoint released by a model's authors, and how to convert it."""
+    """A checkpoint released by a model's authors, where it is published, and the converter that reads it."""
 
-    file: str
-    url: str
-    converter: str  # the registered converter that reads it
-    convert: str  # the command that converts it
+    converter: str
+    sources: tuple[Source, ...]
     license: str = ""
-    size: int | None = None
-    sha256: str | None = None
+    page: str = ""
     note: str = ""
+
+    @property
+    def fetchable(self) -> bool:
+        return any(s.fetchable for s in self.sources)
+
+    @property
+    def pinned(self) -> bool:
+        return any(s.pinned for s in self.sources if s.fetchable) or not self.fetchable
+
+    def how_to_get(self, name: str) -> str:
+        s = self.sources[0]
+        size = f", {s.size / 1e6:,.0f} MB" if s.size else ""
+        return f"download {s.file}{size} from {s.where}, then run `inpaintzoo fetch {name} --source {s.file}`"
+
+    def check_file(self, path: Path) -> None:
+        """A file the user downloaded by hand: checked against the source of the same name, when one is pinned."""
+        for s in self.sources:
+            if s.file == path.name and s.pinned:
+                problem = s.mismatch(path)
+                if problem:
+                    raise LoadError(f"{path}: not the released {s.file} ({problem}); download it again from {s.where}")
+
+
+def file_digest(path: Path, algorithm: str) -> str:
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _release(body: dict[str, Any], where: str) -> Release:
+    try:
+        sources = tuple(Source(**s) for s in body.get("sources", []))
+        rest = {k: v for k, v in body.items() if k != "sources"}
+        release = Release(sources=sources, **rest)
+    except TypeError as exc:
+        raise SpecError(where, [f"release: {exc}"]) from None
+    if not release.sources:
+        raise SpecError(where, ["release: no [[…release.sources]]; name where the file is published"])
+    return release
 
 
 @dataclass(frozen=True)
@@ -76,21 +173,28 @@ class ZooEntry:
         if self.shipped and (self.shipped_dir / "model.safetensors").is_file():
             return "shipped"
         if self.release is not None:
-            return "converted here" if (self.converted_dir / "model.safetensors").is_file() else f"convert from {self.release.file}"
+            if (self.converted_dir / "model.safetensors").is_file():
+                return "cached"
+            if self.release.fetchable:
+                return "fetched on first use" + ("" if self.release.pinned else " (unpinned)")
+            return f"download by hand: {self.release.sources[0].file}"
         if self.hub:
             return f"hub {self.hub}"
         return "none"
 
     def has_weights(self) -> bool:
+        """Weights are here or can be had by `load()` alone (shipped, cached, fetched on first use, Hub)."""
         status = self.weights_status()
-        return status in ("shipped", "converted here") or status.startswith("hub ")
+        return status in ("shipped", "cached") or status.startswith(("hub ", "fetched on first use"))
 
     def as_dict(self) -> dict[str, Any]:
         d = {"name": self.name, "description": self.description, "dataset": self.dataset, "license": self.license,
              "paper": self.paper, "weights": self.weights_status(), "hub": self.hub, "revision": self.revision,
              "metrics": self.metrics}
         if self.release is not None:
-            d["release"] = self.release.__dict__
+            from dataclasses import asdict
+
+            d["release"] = asdict(self.release)
         return d
 
 
@@ -102,9 +206,20 @@ def index_path() -> Path:
     return Path(__file__).resolve().parent.parent / INDEX
 
 
-@lru_cache(maxsize=1)
 def index() -> dict[str, ZooEntry]:
-    path = index_path()
+    """The packaged zoo, plus the entries of `INPAINTZOO_INDEX` when it names another registry file."""
+    out = dict(_read_index(index_path()))
+    extra = os.environ.get("INPAINTZOO_INDEX")
+    if extra:
+        path = Path(extra).expanduser()
+        if not path.is_file():
+            raise SpecError(f"INPAINTZOO_INDEX={extra}", ["no such registry file"])
+        out.update(_read_index(path))
+    return out
+
+
+@lru_cache(maxsize=4)
+def _read_index(path: Path) -> dict[str, ZooEntry]:
     if not path.is_file():
         return {}
     try:
@@ -124,7 +239,7 @@ def index() -> dict[str, ZooEntry]:
             hub=body.get("hub"),
             revision=body.get("revision"),
             shipped=body.get("weights") == "shipped",
-            release=Release(**rel) if rel else None,
+            release=_release(rel, f"{path} [models.{name}]") if rel else None,
             metrics=body.get("metrics", {}),
             overrides=body.get("overrides", {}),
         )

@@ -1,5 +1,9 @@
-"""Small specs shared by several test files."""
+"""Small specs and release-layout files shared by several test files."""
 import copy
+from pathlib import Path
+
+import torch
+from torch import nn
 
 CAUSAL_TINY = {
     "model": {"name": "cv-tiny", "image_size": [16, 16], "channels": 3, "resize": "fixed"},
@@ -13,3 +17,28 @@ CAUSAL_TINY = {
 
 def tiny_causal_spec() -> dict:
     return copy.deepcopy(CAUSAL_TINY)
+
+
+def write_torchscript(path: Path, state: dict[str, torch.Tensor]) -> Path:
+    """A TorchScript trace holding `state` under the same attribute paths (how IOPaint's big-lama.pt, a trace of
+    the release's training module, stores its 989 generator tensors)."""
+
+    class Holder(nn.Module):
+        def forward(self, x):
+            return x
+
+    root = Holder()
+    for key, value in state.items():
+        *path_, leaf = key.split(".")
+        mod = root
+        for part in path_:
+            if not hasattr(mod, part):
+                mod.add_module(part, Holder())
+            mod = getattr(mod, part)
+        if value.is_floating_point() and not leaf.startswith("running_"):
+            mod.register_parameter(leaf, nn.Parameter(value.clone(), requires_grad=False))
+        else:
+            mod.register_buffer(leaf, value.clone())
+    traced = torch.jit.trace(root, torch.zeros(1))
+    traced.save(str(path))
+    return path

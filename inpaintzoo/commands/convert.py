@@ -1,11 +1,14 @@
-"""`inpaintzoo convert`: an authors' released checkpoint → a model folder (model.safetensors + config.json).
+"""`inpaintzoo fetch` and `inpaintzoo convert`: an authors' released checkpoint → a model folder.
 
-    inpaintzoo convert lama-big big-lama.zip            # a zoo entry with a release: into INPAINTZOO_HOME
+    inpaintzoo fetch lama-big                           # download, check, convert into INPAINTZOO_HOME (once)
+    inpaintzoo fetch lama-big --source big-lama.pt      # a file downloaded by hand, checked and converted
+    inpaintzoo convert lama-big big-lama.zip            # convert a file for a zoo entry (into INPAINTZOO_HOME)
     inpaintzoo convert lama.big_lama big-lama/ --out m/ # a registered converter, anywhere
 """
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 
@@ -20,14 +23,9 @@ def _add(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_convert(a: argparse.Namespace) -> int:
-    import json
-
     from .. import plugins, zoo
-    from ..artifact import save_model
-    from ..build import build_model
-    from ..convert import ConvertError, apply_mapping, sha256, verify_output
+    from ..convert import convert_release
     from ..errors import InputError
-    from ..spec import validate
 
     reg = plugins.registry()
     entry = zoo.index().get(a.converter)
@@ -39,37 +37,52 @@ def cmd_convert(a: argparse.Namespace) -> int:
         name, out = a.converter, Path(a.out) if a.out else None
         if out is None:
             raise InputError(f"convert {a.converter}: give --out DIR (only zoo names have a default place)")
-    conv_entry = reg.get(name, "converter")
+    reg.get(name, "converter")  # an unknown converter is named before anything is read
     source = Path(a.source).expanduser()
     if not source.exists():
-        raise InputError(f"{source}: no such file or folder; download {entry.release.file} from {entry.release.url}"
+        raise InputError(f"{source}: no such file or folder; {entry.release.how_to_get(entry.name)}"
                          if entry is not None else f"{source}: no such file or folder")
     if out.exists() and not a.overwrite:
         raise InputError(f"--out {out}: exists; pass --overwrite to replace it")
-    conv = conv_entry.build()
-    spec = validate(conv.spec(), reg, f"{name} spec")
-    model = build_model(spec, reg, check=False)
-    release = conv.read(source)
-    state = apply_mapping(conv.mapping(list(release)), release, model.state_dict(), str(source))
-    model.load_state_dict(state, strict=True)
-    bad = [k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()]
-    if bad:
-        raise ConvertError(f"{source}: the release holds NaN or Inf values (e.g. {bad[0]})")
-    files = [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
-    provenance = {"converter": name, "source": source.name, "files": {str(p.relative_to(source.parent)): {"bytes": p.stat().st_size,
-                  "sha256": sha256(p)} for p in files}}
-    if entry is not None and entry.release.sha256 and source.is_file() and provenance["files"][source.name]["sha256"] != entry.release.sha256:
-        raise ConvertError(f"{source}: sha256 {provenance['files'][source.name]['sha256'][:16]}… is not the release's "
-                           f"({entry.release.sha256[:16]}…); download it again from {entry.release.url}")
-    model.eval()
-    extra = {"converted_from": provenance}
-    if a.verify:
-        extra["verify"] = verify_output(model)
-    save_model(model, out, overwrite=a.overwrite, extra=extra)
+    if entry is not None and source.is_file():
+        entry.release.check_file(source)  # a pinned checksum is checked before anything is read
+    out, model = convert_release(name, source, out, overwrite=a.overwrite, verify=a.verify,
+                                 zoo_entry=entry.name if entry is not None else None)
     print(f"converted {source} with {name}: {sum(p.numel() for p in model.parameters()):,} parameters → {out}")
     if a.verify:
-        print("verify: " + json.dumps(extra["verify"]))
+        print("verify: " + json.dumps(model.config["verify"]))
     return 0
 
 
-COMMANDS = {"convert": (_add, cmd_convert)}
+def _add_fetch(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("fetch", help="download, check and convert a zoo model's released weights (done by load on first use)")
+    p.add_argument("name", help="a zoo name whose weights come from a release (see `inpaintzoo list`)")
+    p.add_argument("--source", help="a file or folder you downloaded by hand: checked against the release and converted")
+    p.add_argument("--force", action="store_true", help="download and convert again even when the model is cached")
+    p.add_argument("--token", help="a Hugging Face token for Hub sources (default: HF_TOKEN or the stored login)")
+
+
+def cmd_fetch(a: argparse.Namespace) -> int:
+    from .. import zoo
+    from ..errors import InputError
+    from ..fetch import ensure
+
+    entry = zoo.get(a.name)
+    if entry.release is None:
+        raise InputError(f"zoo model '{a.name}' is not converted from a release ({entry.weights_status()}); "
+                         f"`inpaintzoo load`-able models with other weights need no fetch")
+    source = Path(a.source).expanduser() if a.source else None
+    if source is not None and not source.exists():
+        raise InputError(f"--source {source}: no such file or folder")
+    was = (entry.converted_dir / "model.safetensors").is_file()
+    out = ensure(entry, token=a.token, source_file=source, force=a.force)
+    cfg = json.loads((out / "config.json").read_text(encoding="utf-8")).get("converted_from", {})
+    files = ", ".join(f"{k} ({v['bytes']:,} bytes, sha256 {v['sha256'][:12]}…)" for k, v in cfg.get("files", {}).items())
+    if was and source is None and not a.force:
+        print(f"{a.name}: already converted in {out} (from {files or 'a release file'})")
+    else:
+        print(f"{a.name}: converted {files} with {entry.release.converter} → {out}")
+    return 0
+
+
+COMMANDS = {"convert": (_add, cmd_convert), "fetch": (_add_fetch, cmd_fetch)}

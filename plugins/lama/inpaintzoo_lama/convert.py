@@ -5,11 +5,16 @@ checkpoint, `big-lama/models/best.ckpt`, whose `state_dict` holds the whole trai
 under `generator.model.N` (an nn.Sequential: 0 reflection pad, 1 stem FFC, 2–4 downsampling FFCs, 5–22 the 18
 residual blocks, 23 the concatenation, 24–32 three ConvTranspose/BN/ReLU levels, 33 pad, 34 output conv, 35
 sigmoid), and training-only modules beside it (discriminator, the ResNet perceptual loss, evaluators). Its
-hyper-parameters are pickled OmegaConf objects, read as inert placeholders. Accepted sources: the zip, the
-unpacked folder, or best.ckpt itself.
+hyper-parameters are pickled OmegaConf objects, read as inert placeholders.
+
+IOPaint's `big-lama.pt` (what most LaMa users hold) is a TorchScript trace of the release's training module made
+as the release's `bin/to_jit.py`: the same 989 generator tensors under `model.generator.model.N.*`. It is read
+as an archive of tensors (inpaintzoo.pickles), never executed. Accepted sources: the zip, the unpacked folder,
+best.ckpt itself, or the TorchScript file.
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -41,14 +46,23 @@ class BigLamaConverter(Converter):
     """LaMa's big-lama Lightning checkpoint (zip, folder or best.ckpt) → lama.ffc_encoder/decoder weights."""
 
     Config = BigLamaConfig
-    source_help = "big-lama.zip, the big-lama/ folder or big-lama/models/best.ckpt"
+    source_help = "big-lama.zip, the big-lama/ folder, big-lama/models/best.ckpt or IOPaint's big-lama.pt"
 
     def spec(self) -> dict[str, Any]:
         from inpaintzoo import zoo
 
         return zoo.get(self.cfg.zoo).spec()
 
+    file = "best.ckpt"
+
+    def reference_keys(self) -> list[str]:
+        return list(json.loads((Path(__file__).parent / "big_lama_keys.json").read_text(encoding="utf-8")))
+
+    def where(self, key: str) -> str:
+        return self.file
+
     def read(self, source: Path) -> dict[str, Tensor]:
+        self.file = source.name
         if source.is_dir():
             found = sorted(source.rglob("best.ckpt")) or sorted(source.rglob("*.ckpt"))
             if not found:
@@ -66,11 +80,14 @@ class BigLamaConverter(Converter):
         spec = self.spec()
         n_blocks = int(spec["decoder"].get("n_blocks", 18))
         n_down = int(spec["encoder"].get("n_downsampling", 3))
-        first_up = 5 + n_blocks + 1  # after the stem (1), the downsamplings (2…), the blocks and the concatenation
+        # nn.Sequential positions: 0 pad, 1 stem, 2… the downsamplings, then the blocks, the concatenation,
+        # three modules per upsampling level (ConvTranspose, BN, ReLU), a pad and the output conv
+        first_block = 2 + n_down
+        first_up = first_block + n_blocks + 1
         out_conv = first_up + 3 * n_down + 1
         m = Mapping()
         for key in release_keys:
-            hit = re.match(r"generator\.model\.(\d+)\.(.+)$", key)
+            hit = re.match(r"(?:model\.)?generator\.model\.(\d+)\.(.+)$", key)  # model.: the TorchScript trace
             if hit is None:
                 why = next((w for p, w in TRAINING_ONLY.items() if key.startswith(p)), None)
                 if why is not None:
@@ -81,8 +98,8 @@ class BigLamaConverter(Converter):
                 ours = f"encoder.stem.{rest}"
             elif 2 <= i < 2 + n_down:
                 ours = f"encoder.downs.{i - 2}.{rest}"
-            elif 5 <= i < 5 + n_blocks:
-                ours = f"decoder.blocks.{i - 5}.{rest}"
+            elif first_block <= i < first_block + n_blocks:
+                ours = f"decoder.blocks.{i - first_block}.{rest}"
             elif first_up <= i < first_up + 3 * n_down and (i - first_up) % 3 in (0, 1):
                 ours = f"decoder.ups.{(i - first_up) // 3}.{(i - first_up) % 3}.{rest}"
             elif i == out_conv:

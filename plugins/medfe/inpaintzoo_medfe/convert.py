@@ -9,6 +9,7 @@ epoch, or `latest`, is used when there are several).
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,8 @@ class MEDFEReleaseConverter(Converter):
 
         return zoo.get(self.cfg.zoo).spec()
 
+    files: dict[str, Path] = {}
+
     def read(self, source: Path) -> dict[str, Tensor]:
         if not source.is_dir():
             raise ConvertError(f"{source}: expected the folder holding {{epoch}}_net_EN.pth, _net_DE.pth and _net_MEDFE.pth")
@@ -58,9 +61,15 @@ class MEDFEReleaseConverter(Converter):
                 found.setdefault(hit[1], {})[hit[2]] = p
         complete = [e for e, nets in found.items() if set(nets) >= set(NETS)]
         if not complete:
-            raise ConvertError(f"{source}: no complete set of {', '.join(f'*_net_{n}.pth' for n in NETS)}"
-                               + (f" (found epochs {sorted(found)})" if found else ""))
+            if not found:
+                raise ConvertError(f"{source}: no {{epoch}}_net_EN.pth, _net_DE.pth or _net_MEDFE.pth in the folder; "
+                                   f"expected the three files of one MEDFE release folder")
+            epoch = max(found, key=lambda e: len(found[e]))
+            lacking = ", ".join(f"{epoch}_net_{n}.pth" for n in NETS if n not in found[epoch])
+            raise ConvertError(f"{source}: {lacking} is missing (the folder has {', '.join(sorted(p.name for p in found[epoch].values()))}); "
+                               f"download the release folder's three files")
         epoch = "latest" if "latest" in complete else max(complete, key=lambda e: (e.isdigit(), int(e) if e.isdigit() else 0, e))
+        self.files = {net: found[epoch][net] for net in NETS}
         out: dict[str, Tensor] = {}
         for net in NETS:
             ckpt = read_checkpoint(found[epoch][net])
@@ -72,6 +81,14 @@ class MEDFEReleaseConverter(Converter):
             if isinstance(ckpt, dict) and "optimize" in ckpt:
                 out.update({f"{net}.optimize.{k}": v for k, v in tensors(ckpt["optimize"]).items()})
         return out
+
+    def reference_keys(self) -> list[str]:
+        layout = json.loads((Path(__file__).parent / "release_keys.json").read_text(encoding="utf-8"))
+        return [f"{net}.{k}" for net, keys in layout.items() for k in keys]
+
+    def where(self, key: str) -> str:
+        net = key.partition(".")[0]
+        return self.files[net].name if net in self.files else f"*_net_{net}.pth"
 
     def mapping(self, release_keys: list[str]) -> Mapping:
         m = Mapping()

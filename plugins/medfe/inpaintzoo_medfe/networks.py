@@ -1,5 +1,11 @@
 """MEDFE's encoder (E1–E6 + dilated residual middle) and decoder (D1–D6 with equalized skips).
 
+The release's encoder starts E2–E6 with `nn.LeakyReLU(0.2, True)`: running each block overwrites the previous
+block's output in place, so the features it returns for E1–E5 are activated, and its PCconv activates them a
+second time (slope 0.04 on negatives) and adds its residuals to the activated maps. That is a side effect, not
+the described method: by default the encoder returns pre-activation features; `activated_features = true`
+reproduces the release (its weights were trained with it).
+
 Weights start at N(0, 0.02) as the release's `init_net` (`init = "pytorch"` keeps PyTorch's defaults).
 """
 from __future__ import annotations
@@ -7,6 +13,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 import torch
+import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
 
@@ -45,6 +52,10 @@ class EncoderConfig(ComponentConfig):
     dilation: int = Field(2, ge=1, description="2 as in the runnable release (5 crashes at 256²)")
     res_padding: Literal["reflect", "zero"] = Field("reflect", description="'zero' for inputs too small to reflect at 1/64 scale")
     init: Literal["release", "pytorch"] = Field("release", description="'release': N(0, 0.02) conv weights as init_net; 'pytorch': defaults")
+    activated_features: bool = Field(
+        False, description="the release's computation: E2–E6 open with an in-place LeakyReLU, so E1–E5's outputs "
+                           "are handed on already activated (the equalizer then activates them again and adds its "
+                           "residuals to them); the released weights were trained so. Default: pre-activation")
 
 
 def encoder_channels(ngf: int) -> list[int]:
@@ -73,6 +84,8 @@ class MEDFEEncoder(Encoder):
         for layer in (self.e1, self.e2, self.e3, self.e4, self.e5, self.e6):
             h = layer(h)
             feats.append(h)
+        if self.cfg.activated_features:  # what the release's in-place activations leave behind
+            feats[:5] = [F.leaky_relu(f, 0.2) for f in feats[:5]]
         feats[-1] = self.middle(feats[-1])
         return feats
 
