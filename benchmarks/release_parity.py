@@ -40,6 +40,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lama", type=Path, help="checkout of advimman/lama")
     ap.add_argument("--medfe", type=Path, help="checkout of KumapowerLIU/Rethinking-Inpainting-MEDFE")
+    ap.add_argument("--migan", type=Path, help="checkout of Picsart-AI-Research/MI-GAN")
+    ap.add_argument("--aotgan", type=Path, help="checkout of researchmm/AOT-GAN-for-Inpainting")
+    ap.add_argument("--mmagic", type=Path, help="checkout of open-mmlab/mmagic (needs mmengine and mmcv-lite)")
     ap.add_argument("--name", default="release_parity")
     a = ap.parse_args()
     torch.set_grad_enabled(False)
@@ -55,12 +58,24 @@ def main() -> None:
 
             commits["KumapowerLIU/Rethinking-Inpainting-MEDFE"] = commit(a.medfe)
             rows += parity_medfe.run(a.medfe, Path(tmp))
+        if a.migan:
+            import parity_migan
+
+            commits["Picsart-AI-Research/MI-GAN"] = commit(a.migan)
+            rows += parity_migan.run(a.migan, Path(tmp))
+        if a.aotgan or a.mmagic:
+            import parity_aotgan
+
+            for key, path in (("researchmm/AOT-GAN-for-Inpainting", a.aotgan), ("open-mmlab/mmagic", a.mmagic)):
+                if path:
+                    commits[key] = commit(path)
+            rows += parity_aotgan.run(a.aotgan, a.mmagic, Path(tmp))
     notes = ("Release commits: " + "; ".join(f"{k} {v}" for k, v in commits.items()) + ". Random weights with "
              "randomised BatchNorm statistics; net_* compare the network outputs (empty where the size needs padding, "
              "which the network itself does not do); inpaint_hole_max_float compares inpaint() with the release's "
              "pipeline before quantisation, inpaint_hole_max_levels the written 8-bit files (the releases truncate, "
              "inpaintzoo rounds: at most 1 level apart when equal). Command: python benchmarks/release_parity.py "
-             + " ".join(f"--{k} PATH" for k in ("lama", "medfe") if getattr(a, k)))
+             + " ".join(f"--{k} PATH" for k in ("lama", "medfe", "migan", "aotgan", "mmagic") if getattr(a, k)))
     write(a.name, rows, COLUMNS, notes, extra={"commits": commits})
 
 

@@ -243,6 +243,12 @@ def pad_to(x: Tensor, ph: int, pw: int, mode: str) -> Tensor:
     return x.index_select(-1, pad_indices(w, pw, mode, x.device)) if pw else x
 
 
+def padded_size(n: int, contract: Contract) -> int:
+    """The side a 'pad' model runs at: at least `min_size`, rounded up to `size_multiple`."""
+    k = contract.size_multiple
+    return -(-max(n, contract.min_size) // k) * k
+
+
 def to_network_size(x01: Tensor, mask: Tensor, contract: Contract) -> tuple[Tensor, Tensor, tuple]:
     """Resize (fixed-size models) or pad (fully convolutional ones) to a size the network takes.
 
@@ -258,8 +264,7 @@ def to_network_size(x01: Tensor, mask: Tensor, contract: Contract) -> tuple[Tens
         x = F.interpolate(x01, size=(th, tw), mode="bilinear", align_corners=False, antialias=True)
         m = (F.interpolate(mask, size=(th, tw), mode="area") > 0).float()  # any hole pixel keeps the cell a hole
         return x.clamp(0, 1), m, ("resize", h, w)
-    k = contract.size_multiple
-    ph, pw = (-h) % k, (-w) % k
+    ph, pw = (padded_size(n, contract) - n for n in (h, w))
     if ph == 0 and pw == 0:
         return x01, mask, ("none", h, w)
     return pad_to(x01, ph, pw, contract.pad_mode), pad_to(mask, ph, pw, contract.pad_mode), ("pad", h, w)

@@ -36,6 +36,8 @@ class Contract(Strict):
     resize: Literal["fixed", "pad"] = Field(
         "fixed", description="'fixed': resize any input to image_size; 'pad': pad to size_multiple and crop back"
     )
+    min_size: int = Field(1, ge=1, description="with resize = 'pad': smaller sides are padded up to this (reflection "
+                                              "pads deep in the network need a few pixels there)")
     pad_mode: Literal["reflect", "symmetric", "replicate", "constant"] = Field(
         "reflect", description="with resize = 'pad': how image and mask are extended to the size multiple, as "
                                "numpy.pad's modes ('symmetric' repeats the edge pixel: LaMa's predict.py)")

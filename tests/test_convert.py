@@ -257,3 +257,24 @@ def test_medfe_messages_name_the_release_file_and_key(tmp_path, capsys):
     assert main(["convert", "medfe.release", str(tmp_path / "b"), "--out", str(tmp_path / "m")]) == 2
     err = capsys.readouterr().err
     assert "20_net_MEDFE.pth is missing" in err and "Traceback" not in err
+
+
+def test_lama_fourier_with_9_blocks_maps_by_derived_offsets(tmp_path):
+    """LaMa-Fourier's release has 9 blocks: the upsampling and output modules sit 9 positions earlier."""
+    import re
+
+    big = synthetic(json.loads(LAMA_KEYS.read_text()), 3)
+    fourier = {}
+    for k, v in big.items():
+        if not k.startswith("generator."):
+            continue
+        i = int(re.match(r"generator\.model\.(\d+)\.", k)[1])
+        if 14 <= i <= 22:
+            continue  # blocks 10–18 do not exist
+        fourier[re.sub(r"model\.\d+\.", f"model.{i - 9 if i > 22 else i}.", k, count=1)] = v
+    torch.save({"state_dict": fourier}, tmp_path / "best.ckpt")
+    assert main(["convert", "lama-fourier", str(tmp_path / "best.ckpt"), "--out", str(tmp_path / "m")]) == 0
+    w = safetensors.torch.load_file(str(tmp_path / "m" / "model.safetensors"))
+    assert torch.equal(w["decoder.out.weight"], fourier["generator.model.25.weight"])
+    assert torch.equal(w["decoder.ups.0.0.weight"], fourier["generator.model.15.weight"])
+    assert torch.equal(w["decoder.blocks.8.conv1.ffc.convl2l.weight"], fourier["generator.model.13.conv1.ffc.convl2l.weight"])

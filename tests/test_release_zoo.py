@@ -1,0 +1,84 @@
+"""MI-GAN and AOT-GAN from their releases' layouts (key/shape lists shipped with the plugins, read off the releases'
+own code): each layout converts strictly, inpaints at two sizes with pixels outside the hole bit-identical, and a
+missing or extra key fails with the list."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from inpaintzoo.cli import main
+from tests_support import write_torchscript
+
+MIGAN = Path(__import__("inpaintzoo_migan").__file__).parent
+AOTGAN = Path(__import__("inpaintzoo_aotgan").__file__).parent
+
+
+def random_state(shapes: dict[str, list[int]], seed: int) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return {k: 0.05 * torch.randn(s, generator=g) for k, s in shapes.items()}
+
+
+def layouts(tmp_path: Path) -> dict[str, tuple[str, Path, dict]]:
+    """(zoo name, file, state) per release layout."""
+    out = {}
+    migan = random_state(json.loads((MIGAN / "release_keys_256.json").read_text()), 0)
+    torch.save(migan, tmp_path / "migan_256_places2.pt")
+    out["migan authors"] = ("migan-256-places2", tmp_path / "migan_256_places2.pt", migan)
+    out["migan torchscript"] = ("migan-256-places2", write_torchscript(tmp_path / "migan_traced.pt", migan), migan)
+    keys = json.loads((AOTGAN / "release_keys.json").read_text())
+    authors = random_state(keys["authors"], 1)
+    torch.save(authors, tmp_path / "G0000000.pt")
+    out["aotgan authors"] = ("aotgan-places2", tmp_path / "G0000000.pt", authors)
+    mm = random_state(keys["mmagic"], 2)
+    torch.save({"meta": {"epoch": 1}, "state_dict": {**mm, "disc.conv.0.weight": torch.zeros(4, 3, 4, 4)}}, tmp_path / "aot.pth")
+    out["aotgan mmagic"] = ("aotgan-places2", tmp_path / "aot.pth", mm)
+    return out
+
+
+@pytest.fixture(scope="module")
+def release_files(tmp_path_factory):
+    return layouts(tmp_path_factory.mktemp("releases"))
+
+
+@pytest.mark.parametrize("layout", ["migan authors", "migan torchscript", "aotgan authors", "aotgan mmagic"])
+def test_release_layouts_convert_strictly_and_inpaint(release_files, tmp_path, layout):
+    from inpaintzoo import load
+
+    name, path, state = release_files[layout]
+    out = tmp_path / "m"
+    assert main(["convert", name, str(path), "--out", str(out)]) == 0
+    model = load(out)
+    assert sum(v.numel() for v in model.state_dict().values()) == sum(v.numel() for v in state.values())
+    rng = np.random.default_rng(0)
+    for h, w in ((64, 96), (37, 50)):
+        img = (rng.random((h, w, 3)) * 255).astype(np.uint8)
+        m = np.zeros((h, w), np.uint8)
+        m[h // 4: h // 2, w // 4: w // 2] = 255
+        res = model.inpaint(img, m)
+        assert res.shape == img.shape and np.array_equal(res[m == 0], img[m == 0])
+        assert not np.array_equal(res[m > 0], img[m > 0])
+
+
+def test_a_key_missing_from_a_release_is_named_with_its_file(release_files, tmp_path, capsys):
+    _, _, state = release_files["aotgan authors"]
+    broken = {k: v for k, v in state.items() if k != "middle.3.gate.1.bias"}
+    broken["middle.3.extra.weight"] = torch.zeros(1)
+    torch.save(broken, tmp_path / "G0000001.pt")
+    capsys.readouterr()
+    assert main(["convert", "aotgan-places2", str(tmp_path / "G0000001.pt"), "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert "neither mapped nor dropped: middle.3.extra.weight" in err
+    assert "middle.3.gate.1.bias in G0000001.pt (for decoder.middle.3.gate.1.bias)" in err
+    assert not (tmp_path / "m").exists()
+
+
+def test_the_release_zoo_is_listed_with_its_sources():
+    from inpaintzoo import zoo
+
+    assert zoo.get("migan-512-places2").weights_status() in ("fetched on first use", "cached")
+    assert zoo.get("aotgan-places2").release.sources[0].sha256 == "6641441b"  # OpenMMLab's name carries it
+    assert zoo.get("migan-256-ffhq").weights_status().startswith(("download by hand", "cached"))
