@@ -70,6 +70,10 @@ def main() -> None:
                 if path:
                     commits[key] = commit(path)
             rows += parity_aotgan.run(a.aotgan, a.mmagic, Path(tmp))
+        if a.mmagic:
+            import parity_deepfill
+
+            rows += parity_deepfill.run(a.mmagic, Path(tmp))
     notes = ("Release commits: " + "; ".join(f"{k} {v}" for k, v in commits.items()) + ". Random weights with "
              "randomised BatchNorm statistics; net_* compare the network outputs (empty where the size needs padding, "
              "which the network itself does not do); inpaint_hole_max_float compares inpaint() with the release's "

@@ -79,14 +79,19 @@ class InpaintModel(nn.Module):
     def run(
         self, image01: Tensor, mask: Tensor, labels: Tensor | None = None, intervention: dict[str, float] | None = None
     ) -> tuple[Tensor, Tensor, LatentOutput, list[Tensor]]:
-        x = self.network_input(image01, mask)
+        bgr = self.contract.channel_order == "BGR"  # the network's own colour order; callers always see RGB
+        x = self.network_input(image01.flip(1) if bgr else image01, mask)
         features = self.encoder(x, mask)
         if intervention is not None:  # {} regenerates through the intervention path, changing nothing
             latent = self.prior.intervene(features, intervention, labels, mask)
         else:
             latent = self.prior(features, labels, mask)
         raw = self.decoder(latent.h, latent.skips)
-        return raw, self.decoder.to_image(raw), latent, features
+        image = self.decoder.to_image(raw)
+        if bgr:
+            image = image.flip(1)
+            raw = raw.flip(1) if raw.shape[1] == image.shape[1] else raw  # raw outputs that are images
+        return raw, image, latent, features
 
     def forward(
         self, image: Tensor, mask: Tensor, labels: Tensor | None = None, progress: float = 1.0, step: int = 0,

@@ -41,6 +41,9 @@ class Contract(Strict):
     pad_mode: Literal["reflect", "symmetric", "replicate", "constant"] = Field(
         "reflect", description="with resize = 'pad': how image and mask are extended to the size multiple, as "
                                "numpy.pad's modes ('symmetric' repeats the edge pixel: LaMa's predict.py)")
+    channel_order: Literal["RGB", "BGR"] = Field(
+        "RGB", description="the colour order the network was trained in ('BGR': OpenCV-read training images, as "
+                           "mmagic's DeepFill checkpoints); images are given and returned in RGB either way")
     mask_polarity: Literal["1=hole"] = Field("1=hole", description="masks are 1 in the hole, 0 where kept")
 
     @field_validator("mean", "std", "hole_fill")

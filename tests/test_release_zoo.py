@@ -1,4 +1,4 @@
-"""MI-GAN and AOT-GAN from their releases' layouts (key/shape lists shipped with the plugins, read off the releases'
+"""MI-GAN, AOT-GAN and DeepFill v2 from their releases' layouts (key/shape lists shipped with the plugins, read off the releases'
 own code): each layout converts strictly, inpaints at two sizes with pixels outside the hole bit-identical, and a
 missing or extra key fails with the list."""
 from __future__ import annotations
@@ -15,6 +15,7 @@ from tests_support import write_torchscript
 
 MIGAN = Path(__import__("inpaintzoo_migan").__file__).parent
 AOTGAN = Path(__import__("inpaintzoo_aotgan").__file__).parent
+DEEPFILL = Path(__import__("inpaintzoo_deepfill").__file__).parent
 
 
 def random_state(shapes: dict[str, list[int]], seed: int) -> dict[str, torch.Tensor]:
@@ -36,6 +37,10 @@ def layouts(tmp_path: Path) -> dict[str, tuple[str, Path, dict]]:
     mm = random_state(keys["mmagic"], 2)
     torch.save({"meta": {"epoch": 1}, "state_dict": {**mm, "disc.conv.0.weight": torch.zeros(4, 3, 4, 4)}}, tmp_path / "aot.pth")
     out["aotgan mmagic"] = ("aotgan-places2", tmp_path / "aot.pth", mm)
+    df = random_state(json.loads((DEEPFILL / "release_keys.json").read_text()), 3)
+    torch.save({"meta": {}, "state_dict": {**df, "disc.model.conv1.conv.weight": torch.zeros(8, 4, 5, 5)}}, tmp_path / "df.pth")
+    out["deepfill mmagic"] = ("deepfillv2-places", tmp_path / "df.pth",
+                              {k: v for k, v in df.items() if not k.endswith("fuse_kernel")})
     return out
 
 
@@ -44,7 +49,8 @@ def release_files(tmp_path_factory):
     return layouts(tmp_path_factory.mktemp("releases"))
 
 
-@pytest.mark.parametrize("layout", ["migan authors", "migan torchscript", "aotgan authors", "aotgan mmagic"])
+@pytest.mark.parametrize("layout", ["migan authors", "migan torchscript", "aotgan authors", "aotgan mmagic",
+                                    "deepfill mmagic"])
 def test_release_layouts_convert_strictly_and_inpaint(release_files, tmp_path, layout):
     from inpaintzoo import load
 
@@ -54,7 +60,7 @@ def test_release_layouts_convert_strictly_and_inpaint(release_files, tmp_path, l
     model = load(out)
     assert sum(v.numel() for v in model.state_dict().values()) == sum(v.numel() for v in state.values())
     rng = np.random.default_rng(0)
-    for h, w in ((64, 96), (37, 50)):
+    for h, w in ((96, 128), (37, 50)):
         img = (rng.random((h, w, 3)) * 255).astype(np.uint8)
         m = np.zeros((h, w), np.uint8)
         m[h // 4: h // 2, w // 4: w // 2] = 255

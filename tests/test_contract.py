@@ -53,3 +53,22 @@ def test_padding_is_part_of_the_stored_contract(fully_convolutional, tmp_path):
 
     save_model(fully_convolutional, tmp_path / "m")
     assert load(tmp_path / "m").contract.pad_mode == "symmetric"
+
+
+def test_a_bgr_network_sees_bgr_and_the_caller_gets_rgb(tiny_spec):
+    """channel_order = 'BGR' (mmagic's DeepFill checkpoints): the network's input and output are in BGR, the
+    caller's image and result in RGB: the same weights as an RGB model given the channel-swapped image."""
+    import copy
+
+    torch.manual_seed(0)
+    rgb = create_model(copy.deepcopy(tiny_spec)).eval()
+    tiny_spec["model"]["channel_order"] = "BGR"
+    bgr = create_model(tiny_spec).eval()
+    bgr.load_state_dict(rgb.state_dict())
+    rng = np.random.default_rng(1)
+    img = (rng.random((16, 16, 3)) * 255).astype(np.uint8)
+    mask = np.zeros((16, 16), np.uint8)
+    mask[4:10, 3:12] = 255
+    expected = rgb.inpaint(img[..., ::-1].copy(), mask)[..., ::-1]
+    assert np.array_equal(bgr.inpaint(img, mask), expected)
+    assert not np.array_equal(rgb.inpaint(img, mask), expected)
