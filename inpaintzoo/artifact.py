@@ -19,6 +19,7 @@ import torch
 
 from . import plugins
 from .errors import LoadError
+from .paths import umask
 from .model import InpaintModel
 from .spec import validate
 
@@ -56,12 +57,6 @@ def config_dict(model: InpaintModel, extra: dict[str, Any] | None = None) -> dic
 def follow_umask(path: Path) -> None:
     """safetensors (0.8) writes its files with mode 0600 whatever the umask: give them the usual 0666 & ~umask."""
     os.chmod(path, 0o666 & ~umask())
-
-
-def umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
 
 
 def temp_dir_beside(out: Path) -> Path:

@@ -6,6 +6,7 @@ never builds a loss, so it never downloads VGG weights or opens a path named in 
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ import torch
 from torch import Tensor, nn
 
 from . import contract as C
+from . import hd
+from .hd import HDOptions
 from .errors import InputError
 from .interfaces import Decoder, Discriminator, Encoder, LatentOutput, LatentPrior, Loss, LossContext
 from .spec import ModelSpec
@@ -106,17 +109,26 @@ class InpaintModel(nn.Module):
         return ModelOutput(raw, pred, composite, latent, feats, ctx)
 
     # -- the user's calls --------------------------------------------------------------------------
-    @torch.no_grad()
-    def inpaint(self, image: Any, mask: Any, threshold: float | None = None) -> Any:
+    @torch.inference_mode()
+    def inpaint(self, image: Any, mask: Any, threshold: float | None = None, hd_strategy: str = "auto",
+                hd_crop_margin: int = 128, hd_crop_trigger: int | None = None, hd_resize_limit: int = 1280,
+                dtype: torch.dtype | str | None = None) -> Any:
         """Fill the holes of `image` (PIL, numpy or tensor; single or batched; any size).
 
         `mask` is 1 (or 255) in the hole. The contract's preprocessing is applied and undone here;
         pixels outside the hole come back exactly as given, in the caller's own type. Always runs in eval
         mode (normalisation statistics are used, never updated), whatever mode the model is in.
-        """
-        return self._infer(image, mask, threshold, None)
 
-    @torch.no_grad()
+        Large images (inpaintzoo.hd): `hd_strategy` 'original' runs the whole image, 'resize' scales it to
+        `hd_resize_limit` first, 'crop' runs a window of `hd_crop_margin` pixels around each hole region; 'auto'
+        crops when the longer side exceeds `hd_crop_trigger` (default: 800, or twice the trained size if larger).
+        `dtype` (torch.bfloat16 / float16, or their names) runs the network under autocast.
+        """
+        trigger = hd_crop_trigger if hd_crop_trigger is not None else max(800, 2 * max(self.contract.image_size))
+        opts = HDOptions(hd_strategy, hd_crop_margin, trigger, hd_resize_limit)
+        return self._infer(image, mask, threshold, None, opts, dtype)
+
+    @torch.inference_mode()
     def intervene(self, image: Any, values: dict[str, float], mask: Any = None, threshold: float | None = None) -> Any:
         """The image under do(concept = value) for each named concept, propagated through the prior's graph.
 
@@ -125,14 +137,17 @@ class InpaintModel(nn.Module):
         if not self.prior.supports_interventions:
             raise InputError(f"intervene: prior '{self.spec.prior.type}' has no named concepts to intervene on")
         names = self.prior.concept_names()
-        for key in values:
+        for key, value in values.items():
             if key not in names:
                 from .errors import did_you_mean
 
                 raise InputError(f"intervene: unknown concept '{key}'{did_you_mean(key, names)}; concepts: {', '.join(names)}")
-        return self._infer(image, mask, threshold, dict(values))
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+                raise InputError(f"intervene: {key}={value!r}: expected a finite number")
+        return self._infer(image, mask, threshold, dict(values), HDOptions("original"), None)
 
-    def _infer(self, image: Any, mask: Any, threshold: float | None, intervention: dict[str, float] | None) -> Any:
+    def _infer(self, image: Any, mask: Any, threshold: float | None, intervention: dict[str, float] | None,
+               opts: HDOptions, dtype: torch.dtype | str | None) -> Any:
         batch = C.image_batch(image, self.contract.channels)
         x01 = batch.tensor
         grey = x01.shape[1] == 1 and self.contract.channels == 3  # grey arrays: run as RGB, return grey
@@ -151,11 +166,21 @@ class InpaintModel(nn.Module):
             m = m.expand(x01.shape[0], -1, -1, -1)
         if m.shape[0] != x01.shape[0]:
             raise InputError(f"mask: batch of {m.shape[0]} masks for {x01.shape[0]} images")
-        device = next(self.parameters()).device
-        xn, mn, how = C.to_network_size(x01.to(device), m.to(device), self.contract)
+        param = next(self.parameters())
+        autocast = _autocast_dtype(dtype)
+
+        def net(xc: Tensor, mc: Tensor) -> Tensor:
+            xn, mn, how = C.to_network_size(xc.to(param.device), mc.to(param.device), self.contract)
+            xn, mn = xn.to(param.dtype), mn.to(param.dtype)
+            with torch.autocast(param.device.type, dtype=autocast, enabled=autocast is not None):
+                _, pred, _, _ = self.run(xn, mn, intervention=intervention)
+            return C.from_network_size(C.denormalize(pred.float(), self.contract).clamp(0, 1), how)
+
         with eval_mode(self):
-            _, pred, _, _ = self.run(xn, mn, intervention=intervention)
-        pred01 = C.from_network_size(C.denormalize(pred, self.contract).clamp(0, 1), how)
+            if regenerate or intervention is not None:
+                pred01 = net(x01, m)
+            else:
+                pred01 = hd.run(net, x01, m, opts, square=self.contract.resize == "fixed")
         if grey:
             pred01 = (0.299 * pred01[:, :1] + 0.587 * pred01[:, 1:2] + 0.114 * pred01[:, 2:3]).clamp(0, 1)
         return C.hand_back(pred01.cpu(), torch.ones_like(m) if regenerate else m.cpu(), batch)
@@ -167,6 +192,17 @@ class InpaintModel(nn.Module):
         mask = torch.zeros(batch_size, 1, h, w)
         mask[..., h // 4 : 3 * h // 4, w // 4 : 3 * w // 4] = 1.0
         return image, mask
+
+
+def _autocast_dtype(dtype: torch.dtype | str | None) -> torch.dtype | None:
+    if dtype is None or dtype in ("float32", torch.float32):
+        return None
+    named = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16,
+             "half": torch.float16}
+    value = named.get(dtype, dtype) if isinstance(dtype, str) else dtype
+    if value not in (torch.bfloat16, torch.float16):
+        raise InputError(f"dtype={dtype!r}: expected bfloat16, float16 or float32")
+    return value
 
 
 @contextmanager

@@ -24,3 +24,10 @@ def models_dir() -> Path:
 
 def targets_dir() -> Path:
     return home() / "targets"
+
+
+def umask() -> int:
+    """The process's umask (files we create get 0666 & ~umask, as any tool's)."""
+    current = os.umask(0)
+    os.umask(current)
+    return current

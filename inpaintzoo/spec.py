@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import RegistryError, SpecError, choices_text, did_you_mean
 from .interfaces import ImageSize
 from .registry import Registry
+from .tomlfile import read_toml  # noqa: F401  (re-exported: specs are read here too)
 
 
 class Strict(BaseModel):
@@ -190,18 +191,6 @@ class ModelSpec:
 
 _SECTIONS = {"model", "encoder", "prior", "decoder", "discriminator", "losses", "data", "train"}
 _DATA_KEYS = {"dataset": "dataset", "masks": "masks", "eval_masks": "masks"}
-
-
-def read_toml(path: str | Path) -> dict[str, Any]:
-    p = Path(path)
-    if not p.is_file():
-        raise SpecError(str(p), ["no such spec file; pass a path to a .toml spec or a zoo name (see `inpaintzoo list`)"])
-    try:
-        return tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(str(p), [f"malformed TOML: {exc}"]) from None
-    except UnicodeDecodeError:
-        raise SpecError(str(p), ["not a UTF-8 text file"]) from None
 
 
 _TRAINING_SECTIONS = ("losses", "discriminator", "data", "train")

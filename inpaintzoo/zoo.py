@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import LoadError, SpecError, did_you_mean
-from .spec import read_toml
+from .tomlfile import read_toml
 
 INDEX = "registry.toml"
 LEGEND = ("weights: shipped = inside the package, loads offline; cached = fetched and converted into INPAINTZOO_HOME; "
