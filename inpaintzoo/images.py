@@ -136,19 +136,53 @@ def check_mode_fits(fmt: str, mode: str, path: Path, option: str = "-o") -> None
         raise InputError(f"{option} {path}: {fmt} cannot hold the alpha channel of the input ({mode}); write .png, .tif or .webp")
 
 
-def save_image(img: Any, path: Path, fmt: str) -> None:
-    """Write atomically: a unique temporary file beside the target, explicit format, then rename."""
+def save_image(img: Any, path: Path, fmt: str, exclusive: bool = False) -> bool:
+    """Write atomically: a unique temporary file beside the target, explicit format, then one rename. With
+    `exclusive`, the final step is a hard link that fails if the target appeared meanwhile (another run wrote it):
+    nothing is replaced and False is returned."""
     from .paths import umask
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             img.save(f, format=fmt)
         os.chmod(tmp, 0o666 & ~umask())
-        os.replace(tmp, path)
+        if not exclusive:
+            os.replace(tmp, path)
+            return True
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        return True
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def remove_dead_temps(folder: Path) -> int:
+    """Remove the temporary files a killed writer left in `folder` (`.NAME.PID.*.tmp` of a process that no longer
+    runs); a live process's are left alone. Returns how many were removed."""
+    removed = 0
+    if not folder.is_dir():
+        return 0
+    for p in folder.glob(".*.tmp"):
+        parts = p.name.split(".")  # "", NAME…, PID, RANDOM, "tmp"
+        pid = int(parts[-3]) if len(parts) >= 5 and parts[-3].isdigit() else None
+        if pid is not None and not _alive(pid):
+            p.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def image_files(path: Path, what: str) -> list[Path]:

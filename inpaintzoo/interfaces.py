@@ -148,6 +148,10 @@ class LatentPrior(Component):
         `inpaintzoo intervene --grid`."""
         raise NotImplementedError(f"{type(self).__name__} has no named concepts")
 
+    def concept_ranges(self) -> dict[str, tuple[float, float]]:
+        """Each concept's (low, high) in label units, the span its grid and sliders cover; {} without concepts."""
+        return {}
+
 
 class Decoder(Component):
     """Maps the latent stage's output (and skips) to a raw output; `to_image` turns it into an image."""

@@ -108,6 +108,12 @@ class InpaintModel(nn.Module):
                           discriminator=discriminator)
         return ModelOutput(raw, pred, composite, latent, feats, ctx)
 
+    def compile(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """torch.compile the encoder, prior and decoder in place, so `inpaint()` and `intervene()` (which run them,
+        not `forward`) run compiled. The first call per input size pays the compilation."""
+        for part in (self.encoder, self.prior, self.decoder):
+            part.compile(*args, **kwargs)
+
     # -- the user's calls --------------------------------------------------------------------------
     @torch.inference_mode()
     def inpaint(self, image: Any, mask: Any, threshold: float | None = None, hd_strategy: str = "auto",

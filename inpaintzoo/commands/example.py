@@ -35,7 +35,7 @@ def cmd_example(a: argparse.Namespace) -> int:
     from ..spec import validate
     from ..train.data import build_dataset, build_masks
     from ..zoo import resolve_spec
-    from .infer import check_parent, output_format, save_image
+    from ..images import check_parent, output_format, save_image
     from .masks import mask_generator
 
     outs = [Path(a.out)] + ([Path(a.mask)] if a.mask else [])

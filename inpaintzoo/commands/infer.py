@@ -1,196 +1,149 @@
 """`inpaintzoo inpaint` and `inpaintzoo intervene`: run a model on image files or folders.
 
-Everything that can be checked is checked before the model is loaded and before any output is written:
-each input's header (readable, at most `--max-pixels`), that every image has a mask of its size, and that
-`-o` names a writable image file (or folder) whose format can hold the result. Outputs are written through a
-unique temporary file in the target folder and renamed into place, so concurrent runs writing the same
-folder, or an interrupted one, never leave a half-written image.
+Everything that can be checked is checked before the model is loaded and before any output is written (file
+headers, masks, output paths and formats: inpaintzoo.batch.plan); folders are decoded by DataLoader workers,
+batched by size and summarised (inpaintzoo.batch); files are read and written by inpaintzoo.images.
 """
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
+import logging
+import math
+import sys
+import time
 from pathlib import Path
-from typing import Any
 
-from ..data.datasets import IMAGE_SUFFIXES
 from ..errors import InputError
+from ..images import MAX_PIXELS, check_mode_fits, check_parent, header, mask_of, open_image, output_format, save_image
 from . import fraction, positive_int
 
-#: output formats by suffix (PIL format names)
-FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
-#: what each format can hold besides 8-bit RGB / grey
-HOLDS_ALPHA = {"PNG", "TIFF", "WEBP"}
-HOLDS_16BIT = {"PNG", "TIFF"}
-#: images above this many pixels are refused before decoding (50 megapixels: about 0.6 GB as float RGB)
-MAX_PIXELS = 50_000_000
+log = logging.getLogger("inpaintzoo")
 
 
-def _images(path: Path, what: str) -> list[Path]:
-    if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-        if not files:
-            raise InputError(f"{what} {path}: no images found in the folder ({', '.join(sorted(IMAGE_SUFFIXES))})")
-        return files
-    if not path.is_file():
-        raise InputError(f"{what} {path}: no such file or folder")
-    return [path]
-
-
-def header(path: Path, max_pixels: int, skip_bad: bool = False) -> tuple[tuple[int, int], str] | None:
-    """(size, mode) from the file's header, without decoding; refuses images above `max_pixels`. A palette image
-    with a transparent colour reports mode 'PA' (its alpha is kept)."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            size, mode = im.size, im.mode
-            if "transparency" in im.info and "A" not in mode:
-                mode += "A"
-    except Image.DecompressionBombError as exc:
-        raise InputError(f"{path}: {exc}; larger than --max-pixels {max_pixels:,}") from None
-    except (OSError, UnidentifiedImageError, ValueError) as exc:
-        if skip_bad:
-            return None
-        raise InputError(f"{path}: unreadable image ({exc}); fix or remove it, or pass --skip-bad") from None
-    if size[0] * size[1] > max_pixels:
-        raise InputError(f"{path}: {size[0]}×{size[1]} = {size[0] * size[1]:,} pixels, more than --max-pixels {max_pixels:,}; "
-                         f"downscale it or raise the limit")
-    return size, mode
-
-
-def open_image(path: Path, max_pixels: int) -> Any:
-    from PIL import Image
-
-    old = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = max(max_pixels, old or 0)  # our limit was checked; PIL's own must not fire below it
-    try:
-        with Image.open(path) as im:
-            im.load()
-            return im.copy()
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: unreadable image ({exc})") from None
-    finally:
-        Image.MAX_IMAGE_PIXELS = old
-
-
-def output_format(path: Path, option: str = "-o") -> str:
-    fmt = FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise InputError(f"{option} {path}: expected an image file name ending in {', '.join(FORMATS)}" +
-                         (" (or an existing folder)" if not path.suffix else ""))
-    return fmt
-
-
-def check_parent(path: Path, option: str = "-o") -> None:
-    for anc in path.parents:
-        if anc.exists():
-            if not anc.is_dir():
-                raise InputError(f"{option} {path}: {anc} is a file, not a folder")
-            if not os.access(anc, os.W_OK):
-                raise InputError(f"{option} {path}: {anc} is not writable")
-            return
-
-
-def check_mode_fits(fmt: str, mode: str, path: Path, option: str = "-o") -> None:
-    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I") and fmt not in HOLDS_16BIT:
-        raise InputError(f"{option} {path}: {fmt} cannot hold the 16-bit result of a 16-bit input; write .png or .tif")
-    if "A" in mode and fmt not in HOLDS_ALPHA:
-        raise InputError(f"{option} {path}: {fmt} cannot hold the alpha channel of the input ({mode}); write .png, .tif or .webp")
-
-
-def save_image(img: Any, path: Path, fmt: str) -> None:
-    """Write atomically: a unique temporary file beside the target, explicit format, then rename."""
-    from ..artifact import umask
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            img.save(f, format=fmt)
-        os.chmod(tmp, 0o666 & ~umask())
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
-def _device_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+def device_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", help="auto (the best present: cuda, mps, cpu), cpu, cuda, cuda:N or mps")
     p.add_argument("--max-pixels", type=positive_int, default=MAX_PIXELS,
                    help=f"refuse images with more pixels than this, before decoding (default {MAX_PIXELS:,})")
 
 
 def _add_inpaint(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("inpaint", help="fill the holes of images (files or folders; masks matched by file stem)")
+    p = sub.add_parser("inpaint", help="fill the holes of images (files or folders of thousands)")
     p.add_argument("model", help="model folder, local-dir:PATH, hf-hub:ORG/NAME[@REV] or zoo name")
-    p.add_argument("input", help="an image or a folder of images")
-    p.add_argument("mask", help="a mask (white or 1 = hole) or a folder of masks with the images' stems")
-    p.add_argument("-o", "--out", required=True, help="output image file (single input) or folder")
+    p.add_argument("input", help="an image or a folder of images (searched recursively)")
+    p.add_argument("mask", nargs="?", help="a mask for every image (white, 1 or painted = hole), or a folder of masks at "
+                                           "the images' relative paths; not needed with --mask-preset/--mask-box")
+    p.add_argument("-o", "--out", required=True, help="output image (single input) or folder (relative layout kept)")
+    p.add_argument("--mask-preset", help="draw a seeded mask per image instead (center, boxes, thin, medium, thick, …)")
+    p.add_argument("--mask-box", metavar="X,Y,W,H", help="the same rectangle as the hole of every image")
+    p.add_argument("--seed", type=int, default=0, help="seed of --mask-preset (image i gets seed + i; default 0)")
     p.add_argument("--threshold", type=fraction, help="binarise non-binary masks at this value in [0, 1]")
     p.add_argument("--resize-mask", action="store_true", help="resize masks whose size differs from their image")
-    p.add_argument("--skip-bad", action="store_true", help="skip unreadable images instead of stopping")
-    _device_arg(p)
+    p.add_argument("--overwrite", action="store_true", help="redo outputs that exist (default: skip them, so a killed "
+                                                            "run resumes)")
+    p.add_argument("--skip-bad", action="store_true", help="exit 0 although some images could not be read (a folder run "
+                                                           "always skips them and lists them in its summary)")
+    p.add_argument("--hd-strategy", default="auto", choices=["auto", "original", "resize", "crop"],
+                   help="large images: crop around each hole, resize, or run whole (auto: crop above --hd-crop-trigger)")
+    p.add_argument("--hd-crop-margin", type=int, default=128, help="context pixels around each hole region (default 128)")
+    p.add_argument("--hd-crop-trigger", type=positive_int, help="auto crops above this longer side (default: 800, or "
+                                                               "twice the trained size)")
+    p.add_argument("--hd-resize-limit", type=positive_int, default=1280, help="longer side for --hd-strategy resize")
+    p.add_argument("--batch-size", type=positive_int, default=4, help="images of one size inpainted together (default 4)")
+    p.add_argument("--workers", type=int, default=None, help="DataLoader workers decoding images (default: 2 for folders)")
+    p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default="float32",
+                   help="run the network under autocast in this precision (see docs/benchmarks.md for its error)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the network first (a one-time warm-up per size)")
+    device_args(p)
 
 
-def plan(a: argparse.Namespace) -> list[tuple[Path, Path, Path, str]]:
-    """(image, mask, output, format) for every input, all checked; nothing is written or loaded yet."""
-    inp = Path(a.input)
-    images = _images(inp, "input")
-    masks = _images(Path(a.mask), "mask")
-    single_mask = masks[0] if Path(a.mask).is_file() else None
-    by_stem = {m.stem: m for m in masks}
-    out = Path(a.out)
-    many = inp.is_dir()
-    if many and out.exists() and not out.is_dir():
-        raise InputError(f"-o {out}: is a file; a folder input needs an output folder")
-    jobs = []
-    for img in images:
-        mpath = single_mask or by_stem.get(img.stem)
-        if mpath is None:
-            raise InputError(f"{img}: no mask named '{img.stem}.*' in {a.mask}")
-        head = header(img, a.max_pixels, a.skip_bad)
-        if head is None:
-            continue
-        msize, _ = header(mpath, a.max_pixels)
-        if msize != head[0] and not a.resize_mask:
-            raise InputError(f"{mpath}: mask is {msize[0]}×{msize[1]} but {img.name} is {head[0][0]}×{head[0][1]}; "
-                             f"pass --resize-mask to resize it")
-        if many:
-            target = out / img.relative_to(inp).with_suffix(".png")
-        elif out.is_dir():
-            target = out / f"{img.stem}.png"
-        else:
-            target = out
-        fmt = output_format(target)
-        check_parent(target)
-        check_mode_fits(fmt, head[1], target)
-        jobs.append((img, mpath, target, fmt))
-    return jobs
+def mask_rule(a: argparse.Namespace):
+    from ..batch import BoxRule, PresetRule
+
+    given = [x for x in (a.mask, a.mask_preset, a.mask_box) if x]
+    if len(given) != 1:
+        raise InputError("inpaint: give exactly one of MASK, --mask-preset NAME or --mask-box X,Y,W,H")
+    if a.mask_box:
+        return BoxRule(a.mask_box)
+    if a.mask_preset:
+        return PresetRule(a.mask_preset, a.seed)
+    if not Path(a.mask).exists():
+        raise InputError(f"mask {a.mask}: no such file or folder")
+    return None
 
 
 def cmd_inpaint(a: argparse.Namespace) -> int:
-    from PIL import Image
-    from rich.progress import track
-
+    from .. import batch
+    from ..devices import resolve_device
     from ..loader import load
-    from ..train.loop import resolve_device
 
     device = resolve_device(a.device)
-    jobs = plan(a)
-    model = load(a.model, device=device)
-    for _, _, target, fmt in jobs[:1]:
+    if a.hd_crop_margin < 0:
+        raise InputError(f"--hd-crop-margin {a.hd_crop_margin}: must be ≥ 0")
+    if a.workers is not None and a.workers < 0:
+        raise InputError(f"--workers {a.workers}: must be ≥ 0")
+    rule = mask_rule(a)
+    rank, world = batch.distributed()
+    inp = Path(a.input)
+    started = time.perf_counter()
+    work = batch.plan(inp, None if rule is not None else Path(a.mask), Path(a.out), overwrite=a.overwrite,
+                      max_pixels=a.max_pixels, resize_mask=a.resize_mask, rank=rank, world=world)
+    for note in work.notes[:5]:
+        log.info(note)
+    model = load(a.model, device=device) if work.jobs else None
+    if model is not None:
         if model.contract.channels == 4:
-            check_mode_fits(fmt, "RGBA", target)  # an RGBA model returns RGBA
-    for img_path, mpath, target, fmt in track(jobs, description="inpainting", disable=len(jobs) < 2, transient=True):
-        img = open_image(img_path, a.max_pixels)
-        mask = open_image(mpath, a.max_pixels).convert("L")
-        if mask.size != img.size:
-            mask = mask.resize(img.size, Image.NEAREST)
-        save_image(model.inpaint(img, mask, threshold=a.threshold), target, fmt)
-    where = jobs[0][2] if len(jobs) == 1 else a.out
-    print(f"wrote {len(jobs)} image(s) to {where}")
-    return 0
+            for job in work.jobs:
+                check_mode_fits(job.fmt, "RGBA", job.out)  # an RGBA model returns RGBA
+        if a.compile:
+            model.compile()
+    infer = {"threshold": a.threshold, "hd_strategy": a.hd_strategy, "hd_crop_margin": a.hd_crop_margin,
+             "hd_crop_trigger": a.hd_crop_trigger, "hd_resize_limit": a.hd_resize_limit,
+             "dtype": None if a.dtype == "float32" else a.dtype}
+    workers = a.workers if a.workers is not None else (2 if inp.is_dir() else 0)
+    with _progress(len(work.jobs)) as advance:
+        done, skipped, failed = batch.run(model, work.jobs, batch_size=a.batch_size, workers=workers,
+                                          max_pixels=a.max_pixels, rule=rule, infer=infer, progress=advance,
+                                          exclusive=inp.is_dir() and not a.overwrite) if work.jobs else (0, [], [])
+    done, skipped, failed = batch.gather((done, work.skipped + skipped, work.failed + failed))
+    if rank != 0:
+        return 0
+    seconds = time.perf_counter() - started
+    if not inp.is_dir():
+        if failed:
+            raise InputError(f"{failed[0][0]}: {failed[0][1]}")
+        print(f"wrote {work.jobs[0].out} ({device}, {seconds:.1f} s)")
+        return 0
+    for line in batch.summary(done, skipped, failed, seconds, f"{device}" + (f", {world} processes" if world > 1 else "")):
+        print(line)
+    return 2 if failed and not a.skip_bad else 0
+
+
+class _progress:
+    """A rich bar on a terminal; a plain line every 10 % (at least every 100 images) when piped."""
+
+    def __init__(self, total: int):
+        self.total, self.done, self.shown, self.bar = total, 0, 0, None
+
+    def __enter__(self):
+        if self.total > 1 and sys.stderr.isatty():
+            from rich.progress import Progress
+
+            self.bar = Progress(transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("inpainting", total=self.total)
+        return self.advance
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.advance(self.task, n)
+        elif self.total > 1 and self.done - self.shown >= max(1, min(100, math.ceil(self.total / 10))):
+            self.shown = self.done
+            log.info("inpainted %d of %d", self.done, self.total)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 def _add_intervene(sub: argparse._SubParsersAction) -> None:
@@ -201,52 +154,70 @@ def _add_intervene(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mask", help="regenerate only this hole (default: the whole image)")
     p.add_argument("--grid", action="store_true", help="write a grid: one row per concept, one column per value")
     p.add_argument("--threshold", type=fraction, help="binarise a non-binary mask at this value in [0, 1]")
-    p.add_argument("-o", "--out", required=True, help="output image file")
-    _device_arg(p)
+    p.add_argument("-o", "--out", required=True, help="output image file (replaced if it exists; never an input)")
+    device_args(p)
+
+
+def parse_values(items: list[str]) -> dict[str, float]:
+    values: dict[str, float] = {}
+    for item in items:
+        key, sep, val = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--set {item}: expected CONCEPT=NUMBER, e.g. --set light=120")
+        try:
+            value = float(val)
+        except ValueError:
+            raise InputError(f"--set {item}: expected CONCEPT=NUMBER, e.g. --set light=120") from None
+        if not math.isfinite(value):
+            raise InputError(f"--set {item}: {val} is not a finite number")
+        values[key.strip()] = value
+    return values
 
 
 def cmd_intervene(a: argparse.Namespace) -> int:
+    from ..devices import resolve_device
     from ..loader import load
-    from ..train.loop import resolve_device
 
     device = resolve_device(a.device)
     if a.grid and a.set:
         raise InputError("intervene: --grid shows every concept at the prior's grid values; drop --set, or drop --grid")
     if not a.grid and not a.set:
         raise InputError("intervene: give at least one --set CONCEPT=VALUE, or --grid")
-    values: dict[str, float] = {}
-    for item in a.set:
-        key, sep, val = item.partition("=")
-        try:
-            values[key.strip()] = float(val)
-        except ValueError:
-            raise InputError(f"--set {item}: expected CONCEPT=NUMBER, e.g. --set smile=1.0") from None
-        if not sep or not key.strip():
-            raise InputError(f"--set {item}: expected CONCEPT=NUMBER")
+    values = parse_values(a.set)
     image_path = Path(a.image)
     if not image_path.is_file():
         raise InputError(f"{a.image}: no such image")
     head = header(image_path, a.max_pixels)
+    inputs = {image_path.resolve()}
     if a.mask:
         if not Path(a.mask).is_file():
             raise InputError(f"--mask {a.mask}: no such file")
-        msize, _ = header(Path(a.mask), a.max_pixels)
-        if msize != head[0]:
-            raise InputError(f"--mask {a.mask}: {msize[0]}×{msize[1]} but the image is {head[0][0]}×{head[0][1]}")
+        mhead = header(Path(a.mask), a.max_pixels)
+        if mhead.size != head.size:
+            raise InputError(f"--mask {a.mask}: {mhead.size[0]}×{mhead.size[1]} but the image is "
+                             f"{head.size[0]}×{head.size[1]} (as displayed)")
+        inputs.add(Path(a.mask).resolve())
     out = Path(a.out)
     if out.is_dir():
         raise InputError(f"-o {out}: is a folder; give an image file name")
+    if out.resolve() in inputs:
+        raise InputError(f"-o {out}: is one of the inputs; it is never written over, choose another output")
     fmt = output_format(out)
     check_parent(out)
     if not a.grid:
-        check_mode_fits(fmt, head[1], out)
+        check_mode_fits(fmt, head.mode, out)
+    for note in head.notes:
+        log.info(note)
     model = load(a.model, device=device)
     if model.contract.channels == 4 and not a.grid:
         check_mode_fits(fmt, "RGBA", out)
     if not model.prior.supports_interventions:
         raise InputError(f"{a.model}: its prior '{model.spec.prior.type}' has no named concepts to intervene on")
+    _check_ranges(model, values)
     img = open_image(image_path, a.max_pixels)
-    mask = open_image(Path(a.mask), a.max_pixels).convert("L") if a.mask else None
+    mask = mask_of(open_image(Path(a.mask), a.max_pixels)) if a.mask else None
+    if mask is not None and mask.getextrema()[1] == 0:
+        log.info("--mask %s has no hole: the image is written unchanged (drop --mask to regenerate all of it)", a.mask)
     if a.grid:
         from ..plots import intervention_grid
 
@@ -258,6 +229,15 @@ def cmd_intervene(a: argparse.Namespace) -> int:
     save_image(model.intervene(img, values, mask=mask, threshold=a.threshold), out, fmt)
     print(f"wrote {a.out}")
     return 0
+
+
+def _check_ranges(model, values: dict[str, float]) -> None:
+    """A value far outside the concept's range is allowed (an extrapolation) but said."""
+    ranges = getattr(model.prior, "concept_ranges", lambda: {})()
+    for key, v in values.items():
+        lo, hi = ranges.get(key, (None, None))
+        if lo is not None and not lo - (hi - lo) <= v <= hi + (hi - lo):
+            log.warning("--set %s=%g is far outside the concept's range %g…%g: the result is an extrapolation", key, v, lo, hi)
 
 
 COMMANDS = {"inpaint": (_add_inpaint, cmd_inpaint), "intervene": (_add_intervene, cmd_intervene)}

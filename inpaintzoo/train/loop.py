@@ -30,6 +30,7 @@ from ..build import build_model, data_targets
 from ..errors import InpaintzooError
 from ..evaluation import evaluate_model, fixed_masks
 from ..model import InpaintModel, TrainingParts
+from ..devices import resolve_device  # noqa: F401  (the training loop's device, as every command's)
 from ..spec import ModelSpec
 from . import checkpoint as ckpt
 from .data import (DataError, EpochBatches, TrainItems, auto_workers, build_dataset, build_masks,
@@ -62,23 +63,6 @@ class RunOptions:
     init: str | None = None  # start from a published model's weights (fine-tuning)
     tensorboard: bool = True
     progress_interval: float = 30.0
-
-
-def resolve_device(name: str) -> torch.device:
-    from ..errors import InputError
-
-    try:
-        device = torch.device(name)
-    except (RuntimeError, TypeError):
-        raise InputError(f"--device {name}: not a device; use cpu, cuda or cuda:N") from None
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise InputError(f"--device {name}: no CUDA device is available here; use --device cpu")
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise InputError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) here")
-    elif device.type != "cpu":
-        raise InputError(f"--device {name}: unsupported device type '{device.type}'; use cpu or cuda")
-    return device
 
 
 def _dist_info() -> tuple[int, int]:

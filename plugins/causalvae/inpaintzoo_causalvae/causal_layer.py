@@ -279,6 +279,11 @@ class CausalLayer(LatentPrior):
         return {c: [float(self.scale[i, 0] + self.scale[i, 1] * t) for t in torch.linspace(-1, 1, n)]
                 for i, c in enumerate(self.concept_names())}
 
+    def concept_ranges(self) -> dict[str, tuple[float, float]]:
+        """λ⁻¹([−1, 1]) = s0 ± s1 per concept: the span of the grid (and of the demo's sliders)."""
+        return {c: (float(self.scale[i, 0] - self.scale[i, 1]), float(self.scale[i, 0] + self.scale[i, 1]))
+                for i, c in enumerate(self.concept_names())}
+
     def true_graph(self) -> Tensor | None:
         """The spec's edges as a matrix: the graph in use (given/masked) or the truth to score (learned)."""
         return edges_to_matrix(self.cfg.edges, self.cfg.concepts) if self.cfg.edges else None
