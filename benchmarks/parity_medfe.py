@@ -111,7 +111,7 @@ def run(checkout: Path, work: Path) -> list[dict]:
     for layout, folder in save_layouts(nets, work).items():
         out = work / f"converted-{folder.name}"
         assert main(["convert", "medfe.release", str(folder), "--out", str(out), "--overwrite"]) == 0
-        ours = load(out)
+        ours = load(out).to(memory_format=torch.contiguous_format)  # the release's layout: bit for bit
         for hole, mask in masks().items():
             image = images[0]
             x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255

@@ -80,7 +80,7 @@ def run(checkout: Path, work: Path) -> list[dict]:
         for layout, path in files.items():
             out = work / f"migan-converted-{res}-{path.stem}"
             assert main(["convert", zoo_name, str(path), "--out", str(out), "--overwrite"]) == 0
-            ours = load(out)
+            ours = load(out).to(memory_format=torch.contiguous_format)  # the release's layout: bit for bit
             x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
             m = torch.from_numpy(hole)[None, None].float()
             known = 1 - m

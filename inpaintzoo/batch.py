@@ -160,6 +160,20 @@ class _Decode:
             return i, None, None, str(exc).removeprefix(f"{job.image}: ")
 
 
+def _timed(items: Any, stats: dict) -> Iterator[Any]:
+    """`items`, adding the seconds spent waiting for each (the decoding the model waits for) to stats['data_wait']."""
+    it = iter(items)
+    while True:
+        t = time.perf_counter()
+        try:
+            item = next(it)
+        except StopIteration:
+            return
+        finally:
+            stats["data_wait"] = stats.get("data_wait", 0.0) + time.perf_counter() - t
+        yield item
+
+
 def _batches(loader: Any, batch_size: int) -> Iterator[list[tuple[int, Any, Any, str | None]]]:
     """Consecutive decoded items of the same size and mode (RGB and L only), at most `batch_size` together."""
     group: list = []
@@ -221,10 +235,11 @@ class PresetRule:
 
 
 def run(model: Any, jobs: list[Job], *, batch_size: int = 1, workers: int = 0, max_pixels: int, rule: Any = None,
-        infer: dict[str, Any] | None = None, progress: Any = None,
-        exclusive: bool = False) -> tuple[int, list[tuple[Path, str]], list[tuple[Path, str]]]:
+        infer: dict[str, Any] | None = None, progress: Any = None, exclusive: bool = False,
+        stats: dict | None = None) -> tuple[int, list[tuple[Path, str]], list[tuple[Path, str]]]:
     """Inpaint every job; returns (done, skipped, failed), the last two with reasons. Each output appears whole
-    or not at all; with `exclusive`, an output another run wrote meanwhile is kept (and this one skipped)."""
+    or not at all; with `exclusive`, an output another run wrote meanwhile is kept (and this one skipped).
+    `stats['data_wait']` receives the seconds spent waiting for decoded images."""
     import numpy as np
     from PIL import Image
     from torch.utils.data import DataLoader
@@ -232,7 +247,7 @@ def run(model: Any, jobs: list[Job], *, batch_size: int = 1, workers: int = 0, m
     loader = DataLoader(_Decode(jobs, max_pixels, rule), batch_size=None, num_workers=workers,
                         collate_fn=_identity, prefetch_factor=4 if workers else None)
     done, skipped, failed = 0, [], []
-    for group in _batches(loader, batch_size):
+    for group in _batches(_timed(loader, stats if stats is not None else {}), batch_size):
         ok = [(i, img, m) for i, img, m, err in group if err is None]
         failed += [(jobs[i].image, err) for i, _, _, err in group if err is not None]
         if not ok:

@@ -101,18 +101,23 @@ def cmd_build(a: argparse.Namespace) -> int:
 @command
 def cmd_list(a: argparse.Namespace) -> int:
     from . import zoo
+    from .tables import show
 
-    entries = zoo.list_zoo(a.pattern)
+    entries = zoo.list_zoo(a.pattern, pretrained=a.pretrained, task=a.task, dataset=a.dataset, weights=a.weights)
     if a.json:
         print(json.dumps([e.as_dict() for e in entries], indent=2))
         return 0
-    t = Table(title="inpaintzoo model zoo", caption=zoo.LEGEND, caption_justify="left")
-    for col in ("name", "data set", "weights", "description"):
-        t.add_column(col)
-    for e in entries:
-        t.add_row(escape(e.name), escape(e.dataset), escape(e.weights_status()), escape(e.description))
-    out.print(t)
+    rows = [(e.name, e.task, e.dataset, e.resolution(), _count(e.parameters), e.license or "—",
+             f"{e.cpu_seconds_512:.1f}" if e.cpu_seconds_512 else "—", e.weights_status()) for e in entries]
+    show(("name", "task", "data set", "resolution", "parameters", "licence", "CPU s @512²", "weights"), rows,
+         title="inpaintzoo model zoo", caption=zoo.LEGEND + ". CPU s @512²: one image on a 2-core CPU (docs/benchmarks.md)")
     return 0
+
+
+def _count(n: int | None) -> str:
+    if not n:
+        return "—"
+    return f"{n / 1e6:.1f} M" if n >= 1e6 else f"{n / 1e3:.0f} k"
 
 
 @command
@@ -156,9 +161,14 @@ def _add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec value (repeatable)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     p.add_argument("--inference-only", action="store_true", help="do not build and check the losses and discriminator")
-    p = sub.add_parser("list", help="list the model zoo and where each model's weights come from")
+    p = sub.add_parser("list", help="the model zoo: task, data, resolution, size, licence, speed, where weights come from")
     p.add_argument("pattern", nargs="?", default="*", help="shell wildcard over zoo names")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--task", help="only entries whose task contains this (inpaint, intervene, encode)")
+    p.add_argument("--dataset", help="only entries whose data set contains this (places, celeba, pendulum, …)")
+    p.add_argument("--weights", help="only entries whose weights are: shipped, cached, fetch (on first use), hand "
+                                     "(download by hand), hub or none")
+    p.add_argument("--pretrained", action="store_true", help="only entries with weights here or loadable by `load()`")
+    p.add_argument("--json", action="store_true", help="machine-readable output (every field)")
     p = sub.add_parser("spec", help="print a zoo model's spec, to start a new one from")
     p.add_argument("name", help="a zoo name (see `inpaintzoo list`)")
     p = sub.add_parser("check", help="run the conformance checks on one plugin's components")
@@ -218,6 +228,11 @@ def main(argv: list[str] | None = None) -> int:
         for line in str(exc).splitlines():
             error_line(line)
         return exc.exit_code
+    except BrokenPipeError:  # `inpaintzoo list | head`: the reader left; stop quietly, as Unix tools do
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+        return 141
     except OSError as exc:  # a read-only or full destination, a vanished file: one line naming the path
         where = exc.filename or ""
         what = {errno.ENOSPC: "no space left on the device", errno.EACCES: "permission denied",

@@ -49,7 +49,7 @@ class ComponentConfig(BaseModel):
     previous component's dry-run output, by the component's `infer_config`.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False)
     derive: ClassVar[dict[str, Any]] = {}
 
 
@@ -150,6 +150,10 @@ class LatentPrior(Component):
 
     def concept_ranges(self) -> dict[str, tuple[float, float]]:
         """Each concept's (low, high) in label units, the span its grid and sliders cover; {} without concepts."""
+        return {}
+
+    def concept_descendants(self) -> dict[str, list[str]]:
+        """Each concept's descendants in the graph in use: the concepts a do() on it moves too."""
         return {}
 
 

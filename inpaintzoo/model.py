@@ -108,6 +108,15 @@ class InpaintModel(nn.Module):
                           discriminator=discriminator)
         return ModelOutput(raw, pred, composite, latent, feats, ctx)
 
+    def memory_format(self) -> torch.memory_format:
+        """The layout the weights are in (`model.to(memory_format=torch.channels_last)`, which `load()` does):
+        inputs are given the same, so no convolution converts them."""
+        for p in self.parameters():
+            if p.ndim == 4 and p.shape[-1] * p.shape[-2] > 1:
+                return torch.channels_last if not p.is_contiguous() and p.is_contiguous(memory_format=torch.channels_last) \
+                    else torch.contiguous_format
+        return torch.contiguous_format
+
     def compile(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """torch.compile the encoder, prior and decoder in place, so `inpaint()` and `intervene()` (which run them,
         not `forward`) run compiled. The first call per input size pays the compilation."""
@@ -175,9 +184,11 @@ class InpaintModel(nn.Module):
         param = next(self.parameters())
         autocast = _autocast_dtype(dtype)
 
+        layout = self.memory_format()
+
         def net(xc: Tensor, mc: Tensor) -> Tensor:
             xn, mn, how = C.to_network_size(xc.to(param.device), mc.to(param.device), self.contract)
-            xn, mn = xn.to(param.dtype), mn.to(param.dtype)
+            xn, mn = xn.to(param.dtype).contiguous(memory_format=layout), mn.to(param.dtype).contiguous(memory_format=layout)
             with torch.autocast(param.device.type, dtype=autocast, enabled=autocast is not None):
                 _, pred, _, _ = self.run(xn, mn, intervention=intervention)
             return C.from_network_size(C.denormalize(pred.float(), self.contract).clamp(0, 1), how)

@@ -5,7 +5,6 @@ box it was drawn in, and every tile's box), so callers and tests can check what 
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,43 +106,34 @@ def labelled_grid(tiles: list[list[Tensor]], col_titles: list[str] | None = None
 
 
 def intervention_grid(model, image, values: dict[str, list[float]], mask=None, threshold: float | None = None):
-    """One row per concept (titled with its name), one column per value (each tile captioned with its value):
-    do(concept = value) on `image` (PIL, array or C×H×W tensor), only inside `mask` when given. (PIL image, Layout)."""
+    """One row per concept, one column per value (each tile captioned with its value), the input first:
+    do(concept = value) on `image` (PIL, array or C×H×W tensor), only inside `mask` when given. Each row's title
+    names the concept and its descendants in the graph (what the do() may move; everything else should stay).
+    Returns (PIL image, Layout)."""
     import numpy as np
 
-    rows, caps = [], []
+    def tensor(out):
+        if isinstance(out, Tensor):
+            return out
+        arr = np.asarray(out)
+        arr = arr[..., None] if arr.ndim == 2 else arr
+        return torch.from_numpy(arr.copy()).permute(2, 0, 1).float() / (65535.0 if arr.dtype == np.uint16 else 255.0)
+
+    original = tensor(image)
+    descendants = model.prior.concept_descendants()
+    rows, caps, titles = [], [], []
     for concept, vals in values.items():
-        row = []
-        for v in vals:
-            out = model.intervene(image, {concept: v}, mask=mask, threshold=threshold)
-            if not isinstance(out, Tensor):
-                arr = np.asarray(out)
-                arr = arr[..., None] if arr.ndim == 2 else arr
-                out = torch.from_numpy(arr.copy()).permute(2, 0, 1).float() / (65535.0 if arr.dtype == np.uint16 else 255.0)
-            row.append(out)
-        rows.append(row)
-        caps.append([f"= {v:.4g}" for v in vals])
-    return labelled_grid(rows, row_titles=list(values), captions=caps,
-                         title="do(row's concept = value under the tile)" + (" inside the mask" if mask is not None else ""))
+        rows.append([original] + [tensor(model.intervene(image, {concept: v}, mask=mask, threshold=threshold)) for v in vals])
+        caps.append(["original"] + [f"= {v:.4g}" for v in vals])
+        below = descendants.get(concept)
+        titles.append(f"{concept} → {', '.join(below)}" if below else f"{concept} (no descendants)" if below is not None else concept)
+    return labelled_grid(rows, row_titles=titles, captions=caps,
+                         title="do(row's concept = value under the tile); → its descendants, the only other concepts "
+                               "it may move" + (", inside the mask" if mask is not None else ""))
 
 
 def save_image(img, path: Path) -> None:
-    """Write a PIL image atomically (a unique temporary name in the target folder, then rename)."""
-    import tempfile
+    """Write a PIL image as PNG atomically (inpaintzoo.images.save_image)."""
+    from .images import save_image as write
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            img.save(f, format="PNG")
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    from .artifact import umask
-
-    return umask()
+    write(img, path, "PNG")

@@ -7,11 +7,12 @@ reported as one line with its TOML key path.
 """
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -22,7 +23,10 @@ from .tomlfile import read_toml  # noqa: F401  (re-exported: specs are read here
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # every number a spec gives must be finite
+
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
 
 
 class Contract(Strict):
@@ -30,8 +34,8 @@ class Contract(Strict):
 
     image_size: ImageSize = Field((64, 64), description="[height, width] the network is trained at")
     channels: int = Field(3, ge=1, description="image channels (3 RGB, 4 RGBA, 1 grey)")
-    mean: list[float] = Field([0.0], description="per-channel mean subtracted from images in [0, 1]")
-    std: list[float] = Field([1.0], description="per-channel std dividing images in [0, 1]")
+    mean: list[Finite] = Field([0.0], description="per-channel mean subtracted from images in [0, 1]")
+    std: list[Finite] = Field([1.0], description="per-channel std dividing images in [0, 1]")
     hole_fill: float | list[float] = Field(0.0, description="value written into holes, in [0, 1] image units")
     size_multiple: int = Field(1, ge=1, description="spatial sizes the network accepts are multiples of this")
     resize: Literal["fixed", "pad"] = Field(
@@ -52,6 +56,14 @@ class Contract(Strict):
     def _non_empty(cls, v: Any) -> Any:
         if isinstance(v, list) and not v:
             raise ValueError("must not be empty")
+        return v
+
+    @field_validator("hole_fill")
+    @classmethod
+    def _in_unit_range(cls, v: Any) -> Any:
+        for x in v if isinstance(v, list) else [v]:
+            if not 0.0 <= x <= 1.0:
+                raise ValueError("must lie in [0, 1] (image units)")
         return v
 
     @model_validator(mode="after")
@@ -77,10 +89,10 @@ class ModelSection(Contract):
 class OptimizerSpec(Strict):
     name: Literal["adam", "adamw", "adamax", "sgd"] = "adam"
     lr: float = Field(1e-3, gt=0)
-    betas: tuple[float, float] = (0.9, 0.999)
-    eps: float = 1e-8
+    betas: tuple[Annotated[float, Field(ge=0, lt=1)], Annotated[float, Field(ge=0, lt=1)]] = (0.9, 0.999)
+    eps: float = Field(1e-8, gt=0)
     weight_decay: float = Field(0.0, ge=0)
-    momentum: float = 0.0
+    momentum: float = Field(0.0, ge=0, lt=1)
 
 
 class ScheduleSpec(Strict):
@@ -101,7 +113,7 @@ class TrainSpec(Strict):
     ema: float | None = Field(None, gt=0, lt=1, description="EMA decay of the weights; none when unset")
     amp: bool = False
     channels_last: bool = Field(True, description="NHWC memory layout: 2–4× faster depthwise convs on CPU")
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**63, description="random seed, 0 … 2⁶³ − 1")
     eval_every: int = Field(1, ge=1, description="epochs between evaluations")
     eval_batches: int = Field(4, ge=1)
     checkpoint_every: int = Field(1, ge=1, description="epochs between checkpoints")
@@ -251,6 +263,9 @@ def validate(raw: dict[str, Any], registry: Registry, source: str = "<spec>",
             return None
         if loss and (not isinstance(weight, (int, float)) or isinstance(weight, bool)):
             problems.append(f"{path}.weight: expected a number, got {weight!r}")
+            return None
+        if loss and not (math.isfinite(weight) and weight >= 0):
+            problems.append(f"{path}.weight: must be a finite number ≥ 0, got {weight!r}")
             return None
         for fld, src in getattr(entry.config, "derive", {}).items():
             if fld not in data and fld in entry.config.model_fields:

@@ -152,6 +152,9 @@ class ZooEntry:
     release: Release | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     overrides: dict[str, Any] = field(default_factory=dict)  # dotted keys applied to the spec file (shared specs)
+    task: str = "inpaint"
+    parameters: int | None = None  # the generator's (tests/test_zoo_catalogue.py checks it against the spec)
+    cpu_seconds_512: float | None = None  # one 512² image on the reference 2-core CPU (benchmarks/release_speed)
 
     def spec(self) -> dict[str, Any]:
         from .overrides import apply
@@ -177,7 +180,7 @@ class ZooEntry:
                 return "cached"
             if self.release.fetchable:
                 return "fetched on first use" + ("" if self.release.pinned else " (unpinned)")
-            return f"download by hand: {self.release.sources[0].file}"
+            return "download by hand"
         if self.hub:
             return f"hub {self.hub}"
         return "none"
@@ -187,10 +190,20 @@ class ZooEntry:
         status = self.weights_status()
         return status in ("shipped", "cached") or status.startswith(("hub ", "fetched on first use"))
 
+    def resolution(self) -> str:
+        """The size the network runs at: fixed (resized to it), or any size padded to a multiple."""
+        model = self.spec().get("model", {})
+        h, w = model.get("image_size", [64, 64])
+        trained = f"{h}²" if h == w else f"{h}×{w}"
+        if model.get("resize", "fixed") == "pad":
+            return f"any (×{model.get('size_multiple', 1)}; trained at {trained})"
+        return trained
+
     def as_dict(self) -> dict[str, Any]:
-        d = {"name": self.name, "description": self.description, "dataset": self.dataset, "license": self.license,
-             "paper": self.paper, "weights": self.weights_status(), "hub": self.hub, "revision": self.revision,
-             "metrics": self.metrics}
+        d = {"name": self.name, "task": self.task, "description": self.description, "dataset": self.dataset,
+             "resolution": self.resolution(), "parameters": self.parameters, "license": self.license,
+             "cpu_seconds_512": self.cpu_seconds_512, "paper": self.paper, "weights": self.weights_status(),
+             "hub": self.hub, "revision": self.revision, "metrics": self.metrics}
         if self.release is not None:
             from dataclasses import asdict
 
@@ -242,12 +255,37 @@ def _read_index(path: Path) -> dict[str, ZooEntry]:
             release=_release(rel, f"{path} [models.{name}]") if rel else None,
             metrics=body.get("metrics", {}),
             overrides=body.get("overrides", {}),
+            task=body.get("task", "inpaint"),
+            parameters=body.get("parameters"),
+            cpu_seconds_512=body.get("cpu_seconds_512"),
         )
     return out
 
 
-def list_zoo(pattern: str = "*", pretrained: bool = False) -> list[ZooEntry]:
-    return [e for n, e in sorted(index().items()) if fnmatch.fnmatchcase(n, pattern) and (not pretrained or e.has_weights())]
+WEIGHTS_FILTERS = {"shipped": ("shipped",), "cached": ("cached",), "fetch": ("fetched on first use",),
+                   "hand": ("download by hand",), "hub": ("hub ",), "none": ("none",)}
+
+
+def list_zoo(pattern: str = "*", pretrained: bool = False, task: str | None = None, dataset: str | None = None,
+             weights: str | None = None) -> list[ZooEntry]:
+    """Entries whose name matches the wildcard; `task`/`dataset`: case-insensitive substrings; `weights`: one of
+    WEIGHTS_FILTERS; `pretrained`: weights here or to be had by `load()` alone."""
+    if weights is not None and weights not in WEIGHTS_FILTERS:
+        from .errors import InputError
+
+        raise InputError(f"--weights {weights}: expected one of {', '.join(WEIGHTS_FILTERS)}{did_you_mean(weights, WEIGHTS_FILTERS)}")
+    out = []
+    for name, e in sorted(index().items()):
+        if not fnmatch.fnmatchcase(name, pattern) or (pretrained and not e.has_weights()):
+            continue
+        if task and task.lower() not in e.task.lower():
+            continue
+        if dataset and dataset.lower() not in e.dataset.lower():
+            continue
+        if weights and not e.weights_status().startswith(WEIGHTS_FILTERS[weights]):
+            continue
+        out.append(e)
+    return out
 
 
 def get(name: str) -> ZooEntry:

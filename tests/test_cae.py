@@ -44,7 +44,7 @@ def test_pretrained_encoders_are_the_ones_in_use_and_stay_frozen(tmp_path):
     from inpaintzoo.zoo import get
 
     spec = get("medfe-cae-tiny").spec_path.read_text()
-    spec = spec.replace("runs/cae-texture-tiny/final", str(tex_dir)).replace("runs/cae-structure-tiny/final", str(st_dir))
+    spec = spec.replace('"cae-texture-tiny"', f'"{tex_dir}"').replace('"cae-structure-tiny"', f'"{st_dir}"')
     spec = spec.replace("size = 512", "size = 8").replace("epochs = 4", "steps = 2").replace("batch_size = 8", "batch_size = 4")
     (tmp_path / "s.toml").write_text(spec)
     assert main(["train", str(tmp_path / "s.toml"), "--out", str(tmp_path / "run"), "--quiet"]) == 0
@@ -75,8 +75,13 @@ def test_pretrained_encoders_are_the_ones_in_use_and_stay_frozen(tmp_path):
 def test_missing_cae_says_how_to_pretrain(tmp_path, capsys):
     from inpaintzoo.zoo import get
 
-    spec = get("medfe-cae-tiny").spec_path.read_text().replace("runs/cae-texture-tiny/final", str(tmp_path / "nope"))
+    spec = get("medfe-cae-tiny").spec_path.read_text().replace('"cae-texture-tiny"', f'"{tmp_path / "nope"}"')
     spec = spec.replace("size = 512", "size = 8").replace("epochs = 4", "steps = 1").replace("batch_size = 8", "batch_size = 4")
     (tmp_path / "s.toml").write_text(spec)
     assert main(["train", str(tmp_path / "s.toml"), "--out", str(tmp_path / "run"), "--quiet"]) == 2
     assert "cae.ground_truth texture: cannot load" in capsys.readouterr().err
+
+
+def test_the_zoo_spec_names_the_shipped_caes_and_builds(tmp_path):
+    """medfe-cae-tiny's CAEs are model references to the shipped zoo entries: building it needs no runs/ folder."""
+    assert main(["build", "medfe-cae-tiny", "--out", str(tmp_path / "m")]) == 0

@@ -88,7 +88,8 @@ def test_save_load_identical_outputs(model, tmp_path):
     assert not loaded.training
     img, mask = torch.rand(2, 3, 16, 16), torch.zeros(2, 1, 16, 16)
     mask[..., 4:9, 4:9] = 1
-    assert torch.equal(model.inpaint(img, mask), loaded.inpaint(img, mask))
+    # load() puts the weights in channels_last (the fast layout); the same layout gives the same numbers
+    assert torch.equal(model.to(memory_format=torch.channels_last).inpaint(img, mask), loaded.inpaint(img, mask))
     assert torch.equal(load(f"local-dir:{tmp_path / 'm'}").inpaint(img, mask), loaded.inpaint(img, mask))
 
 

@@ -17,8 +17,9 @@ from inpaintzoo.interfaces import ComponentConfig, Loss, LossContext
 
 
 class GroundTruthConfig(ComponentConfig):
-    texture: str = Field("runs/cae-texture-tiny/final", description="model folder or hf-hub id of the texture CAE")
-    structure: str = Field("runs/cae-structure-tiny/final", description="model folder or hf-hub id of the structure CAE")
+    texture: str = Field("cae-texture-tiny", description="the texture CAE, a model reference as `load()` takes it: a "
+                                                         "zoo name, a model folder or hf-hub:ORG/NAME")
+    structure: str = Field("cae-structure-tiny", description="the structure CAE, a model reference as for `texture`")
 
 
 def load_code_encoder(source: str, role: str) -> nn.Module:
@@ -27,8 +28,9 @@ def load_code_encoder(source: str, role: str) -> nn.Module:
     try:
         model = load(source)
     except InpaintzooError as exc:
-        raise InpaintzooError(f"cae.ground_truth {role}: cannot load '{source}' ({exc}); pre-train it first, e.g. "
-                              f"`inpaintzoo train cae-{role}-tiny --out {source.removesuffix('/final')}`") from None
+        raise InpaintzooError(f"cae.ground_truth {role}: cannot load '{source}' ({exc}); give a zoo name with weights, "
+                              f"a trained model folder (`inpaintzoo train cae-{role}-tiny --out runs/cae-{role}` writes "
+                              f"runs/cae-{role}/final) or hf-hub:ORG/NAME") from None
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)

@@ -279,6 +279,14 @@ class CausalLayer(LatentPrior):
         return {c: [float(self.scale[i, 0] + self.scale[i, 1] * t) for t in torch.linspace(-1, 1, n)]
                 for i, c in enumerate(self.concept_names())}
 
+    def concept_descendants(self) -> dict[str, list[str]]:
+        """The concepts downstream of each in the graph do() propagates through (A's non-zero entries)."""
+        from .dag import descendants
+
+        names = self.concept_names()
+        A = self.A.detach().cpu()
+        return {c: [names[j] for j in sorted(descendants(A, i))] for i, c in enumerate(names)}
+
     def concept_ranges(self) -> dict[str, tuple[float, float]]:
         """λ⁻¹([−1, 1]) = s0 ± s1 per concept: the span of the grid (and of the demo's sliders)."""
         return {c: (float(self.scale[i, 0] - self.scale[i, 1]), float(self.scale[i, 0] + self.scale[i, 1]))

@@ -52,7 +52,7 @@ class EncoderBlock(nn.Module):
 
     def forward(self, x: Tensor | None, img: Tensor) -> tuple[Tensor, Tensor]:
         if self.fromrgb is not None:
-            y = lrelu_agc(self.fromrgb(img))
+            y = lrelu_agc(self.fromrgb(img))  # a fresh tensor: activated in place
             x = x + y if x is not None else y
         feat = self.conv1(x)
         return self.conv2(feat), feat

@@ -21,7 +21,11 @@ CLAMP = 256.0
 
 
 def lrelu_agc(x: Tensor) -> Tensor:
-    return (F.leaky_relu(x, 0.2) * GAIN).clamp(-CLAMP, CLAMP)
+    """In place when no gradient is recorded (callers pass fresh tensors; the separable convs are memory-bound on
+    CPUs, and the release too works in place); out of place when training."""
+    if torch.is_grad_enabled():
+        return (F.leaky_relu(x, 0.2) * GAIN).clamp(-CLAMP, CLAMP)
+    return F.leaky_relu_(x, 0.2).mul_(GAIN).clamp_(-CLAMP, CLAMP)
 
 
 def binomial(gain: float = 1.0) -> Tensor:
@@ -78,5 +82,6 @@ class SeparableConv2d(nn.Module):
         if self.upsample is not None:
             x = self.upsample(x)
         if self.use_noise:
-            x = x + self.noise_const * self.noise_strength
+            noise = self.noise_const * self.noise_strength
+            x = x + noise if torch.is_grad_enabled() else x.add_(noise)
         return lrelu_agc(x)

@@ -1,0 +1,57 @@
+"""`inpaintzoo list` as a catalogue: recorded sizes match the specs, names never cut, filters, quiet pipes."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from inpaintzoo import zoo
+from inpaintzoo.cli import main
+
+
+def test_every_recorded_parameter_count_is_the_specs():
+    from inpaintzoo import plugins
+    from inpaintzoo.build import build_model
+    from inpaintzoo.spec import validate
+
+    reg = plugins.registry()
+    for name, e in zoo.index().items():
+        with torch.device("meta"):  # shapes only: no memory, no initialisation
+            model = build_model(validate(e.spec(), reg, name, scope="inference"), reg, check=False)
+        assert e.parameters == sum(p.numel() for p in model.parameters()), name
+
+
+def test_piped_list_shows_every_name_whole_and_json_every_field(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    for name in zoo.index():
+        assert any(line.split()[0] == name for line in lines if line.split()), name
+    assert "…" not in out
+    assert main(["list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {"name", "task", "dataset", "resolution", "parameters", "license", "cpu_seconds_512", "weights"} <= set(rows[0])
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["--task", "intervene"], {"causal-nvae-pendulum", "causalvae-pendulum", "causal-nvae-faces64", "causal-nvae-celeba64"}),
+    (["--weights", "shipped", "--task", "encode"], {"cae-structure-tiny", "cae-texture-tiny"}),
+    (["migan-*", "--weights", "hand"], {"migan-256-ffhq", "migan-256-places2"}),
+    (["--dataset", "anime"], {"lama-anime-manga"}),
+])
+def test_filters(args, expected, capsys):
+    assert main(["list", *args, "--json"]) == 0
+    names = {r["name"] for r in json.loads(capsys.readouterr().out)}
+    assert names == expected
+
+
+def test_a_closed_pipe_ends_the_listing_quietly():
+    p = subprocess.Popen([sys.executable, "-m", "inpaintzoo.cli", "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.read(10)
+    p.stdout.close()  # the reader leaves, as `| head -c 10`
+    err = p.stderr.read().decode()
+    p.wait(timeout=60)
+    assert err == "" and p.returncode in (0, 141)
