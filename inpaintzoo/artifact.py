@@ -6,6 +6,7 @@ leaves a half-written model behind. Weights are safetensors only: nothing is eve
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -70,21 +71,42 @@ def temp_dir_beside(out: Path) -> Path:
     return tmp
 
 
+def check_replaceable(out: Path, overwrite: bool) -> None:
+    """`out` may be written: it does not exist, or `overwrite` and it is a model folder or an empty one."""
+    if out.exists() and not out.is_dir():
+        raise LoadError(f"--out {out}: is a file; give a folder name")
+    if out.exists() and not overwrite:
+        raise LoadError(f"--out {out}: output folder exists; choose another or pass --overwrite")
+    if overwrite and out.is_dir() and any(out.iterdir()) and not (out / CONFIG).is_file():
+        raise LoadError(f"--out {out}: --overwrite replaces a model folder (with {CONFIG}) or an empty folder; this "
+                        f"one holds other files: choose another --out")
+
+
 def atomic_dir(out: Path, write: Callable[[Path], None], overwrite: bool = False) -> Path:
-    """Run `write(tmpdir)` and move the result to `out` in one rename."""
+    """Run `write(tmpdir)` and move the result to `out` in one rename.
+
+    Without `overwrite`, the rename is the exists-check: a folder another process put at `out` meanwhile is never
+    replaced (its writer finished first; this one stops with one line and leaves nothing). What a user's `--out`
+    may replace is checked by the command first (`check_replaceable`).
+    """
     out = Path(out)
     if out.exists() and not overwrite:
         raise LoadError(f"{out}: output folder exists; choose another --out or remove it first")
     tmp = temp_dir_beside(out)
     try:
         write(tmp)
-        if out.exists():
+        if overwrite and out.exists():
             old = out.with_name(f".{out.name}.old-{os.getpid()}.tmp")
             os.replace(out, old)
             os.replace(tmp, out)
             shutil.rmtree(old, ignore_errors=True)
         else:
-            os.replace(tmp, out)
+            try:
+                os.rename(tmp, out)  # fails if another writer's folder (not empty) is there now
+            except OSError as exc:
+                if exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.EISDIR, errno.ENOTDIR):
+                    raise LoadError(f"{out}: another process wrote this folder meanwhile; kept theirs, wrote nothing") from None
+                raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -118,9 +140,21 @@ def remove_stale_temps(folder: Path) -> list[Path]:
 
 
 def write_model_files(model: InpaintModel, folder: Path, extra: dict[str, Any] | None = None) -> None:
-    safetensors.torch.save_model(model, str(folder / WEIGHTS), metadata={"format": "pt"})
+    try:
+        safetensors.torch.save_model(model, str(folder / WEIGHTS), metadata={"format": "pt"})
+    except Exception as exc:  # SafetensorError (a full disk, a quota) is not an OSError: say which file
+        raise LoadError(f"{folder / WEIGHTS}: cannot write the weights ({_io_reason(exc)})") from None
     follow_umask(folder / WEIGHTS)
     (folder / CONFIG).write_text(json.dumps(config_dict(model, extra), indent=2) + "\n", encoding="utf-8")
+
+
+def _io_reason(exc: BaseException) -> str:
+    text = str(exc)
+    if "StorageFull" in text or "No space left" in text:
+        return "no space left on the device"
+    if "PermissionDenied" in text or "Permission denied" in text:
+        return "permission denied"
+    return text.splitlines()[0][:120] if text else type(exc).__name__
 
 
 def save_model(model: InpaintModel, out: str | Path, overwrite: bool = False, extra: dict[str, Any] | None = None) -> Path:

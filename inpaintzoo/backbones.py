@@ -55,8 +55,12 @@ def load_features(arch: Arch, weights: str, key: str) -> nn.Sequential:
         if not path.is_file():
             raise InpaintzooError(f"{key} = '{weights}': no such file (expected a state dict of {arch} in safetensors)")
         features = _untrained(arch)
-        state = {k.removeprefix("features."): v for k, v in safetensors.torch.load_file(str(path)).items()
-                 if k.startswith("features.")}
+        try:
+            stored = safetensors.torch.load_file(str(path))
+        except Exception as exc:  # safetensors' errors are its own type: a pickle, a PNG, a truncated file
+            raise InpaintzooError(f"{key} = '{weights}': not a safetensors file ({str(exc).splitlines()[0][:80]}); give "
+                                  f"the {arch} state dict as .safetensors (pickle files are never read)") from None
+        state = {k.removeprefix("features."): v for k, v in stored.items() if k.startswith("features.")}
         missing = [k for k in features.state_dict() if k not in state]
         if missing:
             raise InpaintzooError(f"{key} = '{weights}': not a state dict of {arch} (missing features.{missing[0]})")

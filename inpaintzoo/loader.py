@@ -22,9 +22,12 @@ LOCAL = "local-dir:"
 
 
 def parse_hub_id(ref: str) -> tuple[str, str | None]:
+    from .hub import check_repo_id
+
     repo, _, rev = ref.partition("@")
     if repo.count("/") != 1 or not all(repo.split("/")):
         raise LoadError(f"'{HUB}{ref}': expected {HUB}ORG/NAME[@REVISION]")
+    check_repo_id(repo, HUB.rstrip(":"))
     return repo, (rev or None)
 
 
@@ -43,8 +46,10 @@ def download(repo_id: str, revision: str | None = None, token: str | bool | None
         raise LoadError(f"{HUB}{repo_id}@{revision}: no such revision") from None
     except LocalEntryNotFoundError:
         raise LoadError(f"{HUB}{repo_id}: not in the local cache and the Hub cannot be reached (HF_HUB_OFFLINE?)") from None
-    except HfHubHTTPError as exc:
-        raise LoadError(f"{HUB}{repo_id}: hub error: {str(exc).splitlines()[0]}") from None
+    except (HfHubHTTPError, OSError) as exc:
+        from .hub import hub_error
+
+        raise LoadError(str(hub_error(exc, f"{HUB}{repo_id}"))) from None
     if not (folder / WEIGHTS).is_file():
         try:
             files = HfApi().list_repo_files(repo_id, revision=revision, token=token)

@@ -80,10 +80,21 @@ class Contract(Strict):
         return self
 
 
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+-]*(\.[A-Za-z0-9_+-]+)*$")
+
+
 class ModelSection(Contract):
-    name: str = Field("unnamed", description="model name, 'family-variant'")
+    name: str = Field("unnamed", description="model name, 'family-variant' (letters, digits, - _ + .: it names the "
+                                             "default run folder runs/NAME, so it holds no path)")
     description: str = ""
     paper: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        if not _NAME.match(v) or len(v) > 100:
+            raise ValueError("must be a plain name of letters, digits and - _ + . (it names runs/NAME; no path, no '..')")
+        return v
 
 
 class OptimizerSpec(Strict):
@@ -219,6 +230,9 @@ def validate(raw: dict[str, Any], registry: Registry, source: str = "<spec>",
     problems: list[str] = []
     if not isinstance(raw, dict):
         raise SpecError(source, [f"expected a table of sections, got {type(raw).__name__}"])
+    if not raw:
+        raise SpecError(source, ["empty: a spec needs [model], [encoder], [prior] and [decoder] tables (and [losses] to "
+                                 "train); start from one of the zoo's: `inpaintzoo spec NAME > my.toml`"])
     for key in raw:
         if key not in _SECTIONS:
             problems.append(f"{key}: unknown section; expected one of {choices_text(_SECTIONS)}{did_you_mean(key, _SECTIONS)}")

@@ -17,6 +17,14 @@ def positive_int(text: str) -> int:
     return v
 
 
+def side(text: str) -> int:
+    """An image side in pixels: 1 … 16384 (the bound every image-size field has)."""
+    v = positive_int(text)
+    if v > 16384:
+        raise argparse.ArgumentTypeError(f"must be at most 16384 pixels, got {v}")
+    return v
+
+
 def positive_float(text: str) -> float:
     try:
         v = float(text)

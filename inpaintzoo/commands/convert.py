@@ -42,8 +42,9 @@ def cmd_convert(a: argparse.Namespace) -> int:
     if not source.exists():
         raise InputError(f"{source}: no such file or folder; {entry.release.how_to_get(entry.name)}"
                          if entry is not None else f"{source}: no such file or folder")
-    if out.exists() and not a.overwrite:
-        raise InputError(f"--out {out}: exists; pass --overwrite to replace it")
+    from ..artifact import check_replaceable
+
+    check_replaceable(out, a.overwrite)
     if entry is not None and source.is_file():
         entry.release.check_file(source)  # a pinned checksum is checked before anything is read
     out, model = convert_release(name, source, out, overwrite=a.overwrite, verify=a.verify,

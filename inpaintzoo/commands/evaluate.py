@@ -47,6 +47,10 @@ def check_output(path: str | None, option: str) -> Path | None:
     p = Path(path)
     if p.is_dir():
         raise InputError(f"{option} {path}: is a folder; give a file name")
+    if p.name in ("config.json", "model.safetensors") and (p.parent / "config.json").is_file() \
+            and (p.parent / "model.safetensors").is_file():
+        raise InputError(f"{option} {path}: is a file of the model folder {p.parent}; it is never written over, "
+                         f"give another file name")
     parent = p.parent
     for anc in [parent, *parent.parents]:
         if anc.exists():
@@ -54,24 +58,6 @@ def check_output(path: str | None, option: str) -> Path | None:
                 raise InputError(f"{option} {path}: {anc} is a file, not a folder")
             break
     return p
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    import os
-    import tempfile
-
-    from ..artifact import umask
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o666 & ~umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def evaluate_source(model: str, *args: str) -> dict:
@@ -91,41 +77,29 @@ def all_metrics(report: dict) -> dict:
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    from ..artifact import atomic_write_text
+    from ..tables import show
 
     json_out = check_output(a.json_out, "--json")
     report, spec, n = _report(a)
     mask_source = report["masks"]["source"]
-    console = Console()
-    t = Table(title=escape(f"{spec.model.name} on {report['data']['dataset']} ({a.split}, {n} images, masks {mask_source})"))
     keys = [k for k in report["metrics"] if report["buckets"] and k in report["buckets"][0]]
     if "fid" in report["metrics"]:
-        console.print(escape(f"FID {report['metrics']['fid']:.3f} on {report['fid_images']} images; {report['sources']['core.fid']}"))
-    t.add_column("hole area")
-    t.add_column("n", justify="right")
-    for k in keys:
-        t.add_column(k, justify="right")
-    t.add_row("all", str(n), *[f"{report['metrics'][k]:.4f}" for k in keys])
-    for b in report["buckets"]:
-        t.add_row(b["area"], str(b["n"]), *[f"{b.get(k, float('nan')):.4f}" for k in keys])
-    console.print(t)
+        print(f"FID {report['metrics']['fid']:.3f} on {report['fid_images']} images; {report['sources']['core.fid']}")
+    rows = [("all", str(n), *[f"{report['metrics'][k]:.4f}" for k in keys])]
+    rows += [(b["area"], str(b["n"]), *[f"{b.get(k, float('nan')):.4f}" for k in keys]) for b in report["buckets"]]
+    show(("hole area", "n", *keys), rows,
+         title=f"{spec.model.name} on {report['data']['dataset']} ({a.split}, {n} images, masks {mask_source})")
     for name, rep in (report.get("components") or {}).items():
         for k, v in rep.get("metrics", {}).items():
-            console.print(escape(f"{name}: {k} = {v:.4g}" if isinstance(v, float) else f"{name}: {k} = {v}"))
-        for title, rows in rep.get("tables", {}).items():
-            if not rows:
-                continue
-            ct = Table(title=escape(f"{name}: {title}"))
-            for col in rows[0]:
-                ct.add_column(escape(col), justify="right")
-            for row in rows:
-                ct.add_row(*[f"{v:.4g}" if isinstance(v, float) else escape(str(v)) for v in row.values()])
-            console.print(ct)
+            print(f"{name}: {k} = {v:.4g}" if isinstance(v, float) else f"{name}: {k} = {v}")
+        for title, table in rep.get("tables", {}).items():
+            if table:
+                show(tuple(table[0]), [tuple(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row.values())
+                                       for row in table], title=f"{name}: {title}")
     if json_out is not None:
-        write_text_atomic(json_out, json.dumps(report, indent=2) + "\n")
-        console.print(f"wrote {escape(str(json_out))}")
+        atomic_write_text(json_out, json.dumps(report, indent=2) + "\n")
+        print(f"wrote {json_out}")
     return 0
 
 

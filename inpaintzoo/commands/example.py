@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from . import positive_int
+from . import positive_int, side
 
 
 def _add(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +20,7 @@ def _add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--index", type=int, default=0, help="which image of the split (default 0)")
     p.add_argument("--split", default="val", choices=["train", "val", "test", "all"], help="data split (default val)")
     p.add_argument("--seed", type=int, default=0, help="mask seed (default 0)")
-    p.add_argument("--size", type=positive_int, help="write the image at this side length instead of the model's size")
+    p.add_argument("--size", type=side, help="write the image at this side length instead of the model's size")
 
 
 def cmd_example(a: argparse.Namespace) -> int:
@@ -47,7 +47,9 @@ def cmd_example(a: argparse.Namespace) -> int:
     reg = plugins.registry()
     folder = Path(a.model)
     if (folder / "config.json").is_file():
-        raw, source = json.loads((folder / "config.json").read_text(encoding="utf-8"))["spec"], str(folder / "config.json")
+        from ..artifact import read_config
+
+        raw, source = read_config(folder)["spec"], str(folder / "config.json")  # a broken file: one line
     else:
         raw, source = resolve_spec(a.model)
     spec = validate(raw, reg, source, scope="data")

@@ -6,7 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from . import positive_int
+from . import positive_int, side
 
 PRESETS = {
     "center": ("core.center", {}),
@@ -41,7 +41,7 @@ def _add(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("masks", help="write a seeded mask set (PNG, 255 = hole) and its checksums")
     p.add_argument("--preset", required=True, help=f"{', '.join(preset_names())} (thin/medium/thick: LaMa's configuration "
                    f"for the size) or a registered masks.* name")
-    p.add_argument("--size", type=positive_int, default=256, help="mask side in pixels (default 256)")
+    p.add_argument("--size", type=side, default=256, help="mask side in pixels (default 256)")
     p.add_argument("-n", type=positive_int, default=100, help="number of masks (default 100)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("-o", "--out", required=True, help="output folder (must not exist)")

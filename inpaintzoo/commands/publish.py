@@ -24,9 +24,17 @@ def cmd_push(a: argparse.Namespace) -> int:
     reports = []
     for path in a.eval:
         try:
-            reports.append(json.loads(Path(path).read_text()))
-        except (OSError, json.JSONDecodeError) as exc:
+            report = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InpaintzooError(f"--eval {path}: not a readable JSON report ({type(exc).__name__})") from None
+        metrics = report.get("metrics") if isinstance(report, dict) else None
+        if not isinstance(metrics, dict) or not metrics:
+            raise InpaintzooError(f"--eval {path}: not an `inpaintzoo eval --json` report (no \"metrics\" table)")
+        bad = [k for k, v in metrics.items() if not isinstance(v, (int, float)) or isinstance(v, bool)]
+        if bad:
+            raise InpaintzooError(f"--eval {path}: metric {bad[0]!r} is {metrics[bad[0]]!r}, not a number; give the report "
+                                  f"`inpaintzoo eval --json` wrote")
+        reports.append(report)
     oid = push(a.model_dir, a.repo_id, a.private, a.branch, a.message, a.token, reports)
     print(f"pushed {a.model_dir} to {a.repo_id} at revision {oid}; load it with load(\"hf-hub:{a.repo_id}@{oid}\")")
     return 0

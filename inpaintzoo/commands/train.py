@@ -25,7 +25,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="run folder (default runs/NAME)")
     p.add_argument("--resume", metavar="RUN", help="continue the run in RUN from its newest intact checkpoint")
     p.add_argument("--init", metavar="MODEL", help="start from a published model's weights (folder, hf-hub:…, zoo name): fine-tuning")
-    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    p.add_argument("--device", default="auto", help="auto (the best present: cuda, mps, cpu; said on the first line), "
+                                                    "cpu, cuda, cuda:N or mps")
     p.add_argument("--amp", action="store_true", help="mixed precision: bfloat16 on CPU, float16 + grad scaler on CUDA")
     p.add_argument("--stop-after", type=positive_int, metavar="N", help="stop with a checkpoint after N steps of this invocation")
     p.add_argument("--max-minutes", type=positive_float, help="time budget: plan the schedule over the steps it allows and "
@@ -64,6 +65,9 @@ def cmd_train(a: argparse.Namespace) -> int:
                                 f"cannot be resumed: start a new one") from None
         if not isinstance(raw, dict):
             raise TrainingError(f"--resume {run}: {spec_file} does not hold a spec")
+        if not isinstance(record, dict):
+            raise TrainingError(f"--resume {run}: overrides.json does not hold a table of dotted keys; restore it "
+                                f"(or delete it: the run's spec.json already includes them)")
         source = str(spec_file)
         if a.spec:
             raise InpaintzooError(f"train: give a spec or --resume RUN, not both ({a.spec!r} and --resume {a.resume})")
@@ -82,12 +86,7 @@ def cmd_train(a: argparse.Namespace) -> int:
         opts = RunOptions(out=out, data=a.data, val_data=a.val_data, resume=bool(a.resume), device=a.device,
                           quiet=a.quiet, stop_after=a.stop_after, max_minutes=a.max_minutes, overrides=record,
                           init=a.init, tensorboard=not a.no_tensorboard, progress_interval=a.progress_every)
-        if a.resume and sets and (out / "overrides.json").is_file():
-            from ..train.loop import write_json
-
-            write_json(out / "overrides.json", record)
-            write_json(out / "spec.json", spec.to_dict())
-        run = Trainer(spec, opts).fit()
+        run = Trainer(spec, opts).fit()  # a resumed run's spec.json is rewritten only once its checkpoint fits it
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()

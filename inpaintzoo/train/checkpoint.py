@@ -14,7 +14,7 @@ from typing import Any
 import safetensors.torch
 import torch
 
-from ..artifact import atomic_dir, follow_umask
+from ..artifact import _io_reason, atomic_dir, follow_umask
 from ..errors import InpaintzooError
 
 STATE = "state.safetensors"
@@ -57,7 +57,10 @@ def save_checkpoint(folder: Path, state: dict[str, Any]) -> Path:
     def write(tmp: Path) -> None:
         tensors: dict[str, torch.Tensor] = {}
         skeleton = flatten(state, "", tensors)
-        safetensors.torch.save_file(tensors, str(tmp / STATE))
+        try:
+            safetensors.torch.save_file(tensors, str(tmp / STATE))
+        except Exception as exc:  # SafetensorError (a full disk) is not an OSError: say which file
+            raise CheckpointError(f"{folder}: cannot write the checkpoint ({_io_reason(exc)})") from None
         follow_umask(tmp / STATE)
         (tmp / META).write_text(json.dumps(skeleton), encoding="utf-8")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import threading
 import time
@@ -359,6 +360,10 @@ class Trainer:
                 progress_note(f"warning: {exc}; trying an earlier checkpoint")
                 continue
             self.load_state(state, folder)
+            if self.rank == 0 and self.opts.overrides and (self.run / "spec.json").is_file():
+                # the checkpoint fits the spec with this invocation's --set: only now is the run's record changed
+                write_json(self.run / "spec.json", self.spec.to_dict())
+                write_json(self.run / "overrides.json", self.opts.overrides)
             if i:
                 progress_note(f"resuming from {folder.name} (step {self.step}), the newest intact checkpoint")
             dropped = self.log.truncate(self.step)
@@ -381,6 +386,33 @@ class Trainer:
                     note(line)
 
     def fit(self) -> Path:
+        """Train under a lock on the run folder (a second process on the same run stops with one line); a fresh run
+        that fails before its first checkpoint leaves no folder behind."""
+        from filelock import FileLock, Timeout
+
+        self.run.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.run.parent / f".{self.run.name}.lock"))
+        if self.rank == 0:
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                raise TrainingError(f"{self.run}: another process is training this run; wait for it, or give another "
+                                    f"--out") from None
+        existed = self.run.exists()
+        try:
+            return self._fit()
+        except BaseException as exc:
+            if (self.rank == 0 and not existed and not self.opts.resume and not isinstance(exc, Interrupted)
+                    and not ckpt.checkpoints(self.run)):
+                self.log.close()
+                shutil.rmtree(self.run, ignore_errors=True)  # nothing to resume: remove what this run created
+            raise
+        finally:
+            if lock.is_locked:
+                lock.release()
+                Path(lock.lock_file).unlink(missing_ok=True)
+
+    def _fit(self) -> Path:
         from .progress import Progress
 
         progress = Progress(self.total, self.t.batch_size, quiet=self.opts.quiet, silent=self.rank != 0,
@@ -426,6 +458,11 @@ class Trainer:
                 if (self.step - self.epoch * self.steps_per_epoch >= self.steps_per_epoch or self.step >= self.total
                         or self.out_of_time):
                     self.end_epoch(progress)
+                if stop.requested:  # a Ctrl-C during an evaluation, the last one included
+                    where = self.save()
+                    self.log.close()
+                    raise Interrupted(f"interrupted at step {self.step} (during the evaluation); saved {where}; "
+                                      f"continue with `inpaintzoo train --resume {self.run}`")
         if stopped:
             self.save()
             self.log.close()
