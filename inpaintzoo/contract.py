@@ -51,6 +51,13 @@ def _pil_in(im: Any, channels: int) -> tuple[Tensor, dict]:
     """
     mode = im.mode
     info: dict = {"mode": mode}
+    if mode == "F":  # 32-bit float grey (TIFF): values in [0, 1], handed back as float
+        arr = np.asarray(im, dtype=np.float32)
+        if not np.isfinite(arr).all() or arr.min() < 0 or arr.max() > 1:
+            raise InputError(f"image: a float (F) image must hold finite values in [0, 1], got {arr.min():.3g}…{arr.max():.3g}")
+        info["pixels"] = arr.copy()
+        grey = torch.from_numpy(arr.copy())[None]
+        return (grey if channels == 1 else grey.expand(3, -1, -1).clone()), info
     if mode in WIDE_MODES:
         arr = np.asarray(im)
         if mode == "I" and (arr.min() < 0 or arr.max() > 65535):
@@ -67,7 +74,7 @@ def _pil_in(im: Any, channels: int) -> tuple[Tensor, dict]:
         im_c = rgba.convert("RGB")
     else:
         im_c = _pil_mode(im, channels)
-    if mode in ("L", "RGB", "RGBA") and im_c.mode != mode:
+    if mode in ("L", "LA", "RGB", "RGBA") and im_c.mode != mode:
         info["pixels"] = np.asarray(im).copy()  # the caller's own pixels, for a bit-identical hand-back
     arr = np.asarray(im_c)
     t = torch.from_numpy(arr.copy()).reshape(arr.shape[0], arr.shape[1], -1).permute(2, 0, 1).float() / 255.0
@@ -79,12 +86,18 @@ def _pil_out(result01: Tensor, hole: Tensor, net_pixels: Tensor, info: dict) -> 
     """The composited PIL image in the caller's mode: outside the hole the caller's pixels, inside the result."""
     Image = _pil()
     mode, h = info["mode"], hole[0].numpy()
+    grey = result01[0] if result01.shape[0] == 1 else (0.299 * result01[0] + 0.587 * result01[1] + 0.114 * result01[2])
+    if mode == "F":
+        return Image.fromarray(np.where(h, grey.clamp(0, 1).numpy().astype(np.float32), info["pixels"]), mode="F")
     if mode in WIDE_MODES or (mode == "L" and "pixels" in info):
-        grey = result01[0] if result01.shape[0] == 1 else (0.299 * result01[0] + 0.587 * result01[1] + 0.114 * result01[2])
         full = 65535.0 if mode in WIDE_MODES else 255.0
         orig = info["pixels"]
         pred = np.round(grey.clamp(0, 1).numpy() * full).astype(orig.dtype)
         return Image.fromarray(np.where(h, pred, orig))
+    if mode == "LA":  # grey with alpha: grey back inside the hole, the caller's grey and alpha everywhere else
+        orig = info["pixels"]  # H×W×2
+        pred = np.round(grey.clamp(0, 1).numpy() * 255.0).astype(np.uint8)
+        return Image.fromarray(np.stack([np.where(h, pred, orig[..., 0]), orig[..., 1]], axis=-1), mode="LA")
     pred = (result01.clamp(0, 1) * 255.0).round().to(torch.uint8)
     out = torch.where(hole.expand_as(pred), pred, net_pixels).permute(1, 2, 0).numpy()
     out = out[..., 0] if out.shape[-1] == 1 else out
@@ -136,15 +149,18 @@ def mask_batch(mask: Any, threshold: float | None, name: str = "mask") -> Tensor
     """An N×1×H×W float mask with 1 = hole.
 
     Accepted: 0/1 or 0/255 integers (PIL, uint8 arrays or tensors), 0/1 floats; anything else needs `threshold`
-    (in [0, 1], applied after scaling integer masks to [0, 1]).
+    (in [0, 1], applied after scaling integer masks to [0, 1]). A PIL mask with transparency (RGBA, LA, P with a
+    transparent colour) is read from its alpha: painted = hole, as drawing programs save them.
     """
     Image = _pil()
     if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
         raise InputError(f"threshold={threshold}: must lie in [0, 1] (masks are scaled to [0, 1] first)")
+    from .images import mask_of  # drawn masks with transparency: painted = hole (their alpha)
+
     if isinstance(mask, Image.Image):
-        mask = np.asarray(mask.convert("L"))
+        mask = np.asarray(mask_of(mask))
     if isinstance(mask, (list, tuple)) and mask and all(isinstance(m, Image.Image) for m in mask):
-        mask = np.stack([np.asarray(m.convert("L")) for m in mask])
+        mask = np.stack([np.asarray(mask_of(m)) for m in mask])
     if isinstance(mask, np.ndarray):
         if mask.dtype == np.bool_:
             mask = mask.astype(np.uint8)

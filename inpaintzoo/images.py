@@ -56,7 +56,7 @@ def header(path: Path, max_pixels: int = MAX_PIXELS, skip_bad: bool = False) -> 
                 mode += "A"
             orientation = int(im.getexif().get(0x0112, 1) or 1)
             notes = []
-            if im.format == "PNG" and im.info.get("bit_depth", 8) == 16 and mode in ("RGB", "RGBA"):
+            if im.format == "PNG" and _png_bit_depth(path) == 16 and mode in ("RGB", "RGBA"):
                 notes.append(f"{path.name}: a 16-bit {mode} PNG is read as 8-bit (PIL holds 16 bits for grey only); "
                              f"the result is written in 8 bits")
     except Image.DecompressionBombError as exc:
@@ -73,6 +73,13 @@ def header(path: Path, max_pixels: int = MAX_PIXELS, skip_bad: bool = False) -> 
     if orientation != 1:
         notes.append(f"{path.name}: EXIF orientation {orientation} applied; the result is written upright, without the tag")
     return Header(size, mode, orientation, notes)
+
+
+def _png_bit_depth(path: Path) -> int | None:
+    """The bit depth in a PNG's IHDR (PIL does not report it for RGB images it reads as 8-bit)."""
+    with open(path, "rb") as f:
+        head = f.read(26)
+    return head[24] if len(head) == 26 and head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR" else None
 
 
 def open_image(path: Path, max_pixels: int = MAX_PIXELS) -> Any:

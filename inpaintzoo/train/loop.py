@@ -356,10 +356,14 @@ class Trainer:
         for i, folder in enumerate(candidates):
             try:
                 state = ckpt.load_checkpoint(folder)
+                self.load_state(state, folder)
             except ckpt.CheckpointError as exc:
                 progress_note(f"warning: {exc}; trying an earlier checkpoint")
                 continue
-            self.load_state(state, folder)
+            except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as exc:  # a hand-edited or damaged state
+                progress_note(f"warning: {folder}: its state cannot be restored ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0][:80] if str(exc) else ''}); trying an earlier checkpoint")
+                continue
             if self.rank == 0 and self.opts.overrides and (self.run / "spec.json").is_file():
                 # the checkpoint fits the spec with this invocation's --set: only now is the run's record changed
                 write_json(self.run / "spec.json", self.spec.to_dict())

@@ -1,0 +1,92 @@
+"""Images in, images out, as the caller gave them: modes and depths round-trip or the change is said in one line;
+EXIF orientation applied to images and masks; drawn masks read from their alpha."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from inpaintzoo import create_model
+from inpaintzoo.cli import main
+
+
+@pytest.fixture(scope="module")
+def model():
+    from conftest import TINY_SPEC
+
+    torch.manual_seed(0)
+    return create_model(dict(TINY_SPEC)).eval()
+
+
+@pytest.fixture
+def hole():
+    m = np.zeros((32, 32), np.uint8)
+    m[8:16, 8:20] = 255
+    return m
+
+
+def test_la_stays_la_and_float_tiff_stays_float(model, hole):
+    rng = np.random.default_rng(0)
+    la = Image.fromarray(np.stack([(rng.random((32, 32)) * 255).astype(np.uint8)] * 2, -1), mode="LA")
+    out = model.inpaint(la, hole)
+    a, b = np.asarray(out), np.asarray(la)
+    assert out.mode == "LA" and np.array_equal(a[hole == 0], b[hole == 0]) and np.array_equal(a[..., 1], b[..., 1])
+    f = Image.fromarray(rng.random((32, 32)).astype(np.float32), mode="F")
+    out = model.inpaint(f, hole)
+    assert out.mode == "F" and np.array_equal(np.asarray(out)[hole == 0], np.asarray(f)[hole == 0])
+    assert (np.asarray(out)[hole > 0] != np.asarray(f)[hole > 0]).all()
+    from inpaintzoo.errors import InputError
+
+    with pytest.raises(InputError, match=r"float \(F\) image must hold finite values in \[0, 1\]"):
+        model.inpaint(Image.fromarray(np.full((32, 32), 7.5, np.float32), mode="F"), hole)
+
+
+def test_a_drawn_rgba_mask_is_read_from_its_alpha(model, hole):
+    img = Image.fromarray((np.random.default_rng(1).random((32, 32, 3)) * 255).astype(np.uint8))
+    drawn = np.zeros((32, 32, 4), np.uint8)  # black strokes on a transparent layer: RGB is 0 everywhere
+    drawn[..., 3] = hole
+    a = model.inpaint(img, Image.fromarray(drawn, mode="RGBA"))
+    b = model.inpaint(img, Image.fromarray(hole))
+    assert np.array_equal(np.asarray(a), np.asarray(b)) and not np.array_equal(np.asarray(a), np.asarray(img))
+
+
+def test_exif_rotated_photo_and_mask_drawn_as_displayed(tmp_path, capsys):
+    from inpaintzoo.artifact import save_model
+    from conftest import TINY_SPEC
+
+    torch.manual_seed(0)
+    folder = save_model(create_model(dict(TINY_SPEC)), tmp_path / "m")
+    stored = Image.fromarray((np.random.default_rng(2).random((30, 40, 3)) * 255).astype(np.uint8))  # 40 wide, 30 high
+    exif = stored.getexif()
+    exif[0x0112] = 6  # displayed rotated: 30 wide, 40 high
+    stored.save(tmp_path / "phone.jpg", exif=exif.tobytes(), quality=95)
+    mask = np.zeros((40, 30), np.uint8)  # drawn on the picture as displayed
+    mask[5:15, 5:20] = 255
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    assert main(["inpaint", str(folder), str(tmp_path / "phone.jpg"), str(tmp_path / "mask.png"), "-o", str(tmp_path / "o.png")]) == 0
+    out, err = capsys.readouterr()
+    assert "EXIF orientation 6 applied; the result is written upright" in err
+    res = Image.open(tmp_path / "o.png")
+    assert res.size == (30, 40) and 0x0112 not in res.getexif()
+    from PIL import ImageOps
+
+    upright = np.asarray(ImageOps.exif_transpose(Image.open(tmp_path / "phone.jpg")))
+    assert np.array_equal(np.asarray(res)[mask == 0], upright[mask == 0])
+
+
+def test_a_48_bit_png_is_said_to_become_8_bit(tmp_path, capsys, model):
+    from inpaintzoo.images import header
+
+    import zlib, struct
+
+    h, w = 4, 4  # a 16-bit RGB PNG written by hand (PIL cannot write one)
+    raw = b"".join(b"\x00" + struct.pack(">" + "H" * 3 * w, *([40000] * 3 * w)) for _ in range(h))
+
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)) + \
+        chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    (tmp_path / "deep.png").write_bytes(png)
+    assert any("16-bit RGB PNG is read as 8-bit" in n for n in header(tmp_path / "deep.png").notes)
