@@ -60,9 +60,10 @@ def build_metrics(names: Sequence[str] = STANDARD, options: dict[str, dict] | No
 
 @torch.no_grad()
 def evaluate_model(model: InpaintModel, dataset, masks: Tensor, batch_size: int = 16,
-                   metrics: Mapping[str, Metric] | None = None) -> dict[str, Any]:
+                   metrics: Mapping[str, Metric] | None = None, progress: Any = None) -> dict[str, Any]:
     """Per-image metrics on the first len(masks) images, on the composited output; their means overall and per
-    hole-area bucket, the set-level metrics (FID and its image count), and every metric's source."""
+    hole-area bucket, the set-level metrics (FID and its image count), and every metric's source.
+    `progress(n)` is called with the images done after each batch."""
     metrics = build_metrics() if metrics is None else metrics
     model.eval()
     device = next(model.parameters()).device
@@ -81,6 +82,8 @@ def evaluate_model(model: InpaintModel, dataset, masks: Tensor, batch_size: int 
                 per.setdefault(k, []).append(v.detach().float().cpu())
                 metric_of[k] = name
         area.append(mask.flatten(1).mean(1).cpu())
+        if progress is not None:
+            progress(len(idx))
     vals = {k: torch.cat(v) for k, v in per.items()}
     a = torch.cat(area)
     summary = {k: float(v[torch.isfinite(v)].mean()) for k, v in vals.items() if torch.isfinite(v).any()}

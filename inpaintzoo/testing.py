@@ -194,11 +194,16 @@ def check_plugin(name: str) -> list[tuple[str, str | None]]:
         from .errors import PluginError, did_you_mean
 
         raise PluginError(f"no plugin named '{name}'{did_you_mean(name, host.plugins)}; see `inpaintzoo plugins`")
+    from .progressbar import steps
+
     results = []
-    for comp in host.plugins[name].components:
-        try:
-            check_entry(host.registry.get(comp))
-            results.append((comp, None))
-        except Exception as exc:  # report every failing component, not only the first
-            results.append((comp, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"))
+    components = host.plugins[name].components
+    with steps(len(components), f"checking {name}", "components") as advance:
+        for comp in components:
+            try:
+                check_entry(host.registry.get(comp))
+                results.append((comp, None))
+            except Exception as exc:  # report every failing component, not only the first
+                results.append((comp, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"))
+            advance()
     return results

@@ -144,11 +144,16 @@ def test_budget_plans_the_schedule_over_the_steps_it_allows(tmp_path, monkeypatc
     t = _trainer(tmp_path, GAN_SPEC.replace("steps = 3", "steps = 1000") + "schedule = { name = \"linear\" }\n",
                  max_minutes=1.0)
     monkeypatch.setattr(loop.time, "perf_counter", lambda: 30.0)  # 12 steps in the first 30 s of a 1-minute budget
-    t.t_start = 0.0
+    t.t_created, t.t_start = -10.0, 0.0  # 10 s of set-up (data, discovery) before the first step: in the budget
+    t.eval_seconds = 5.0  # an evaluation costs 5 s: kept for the final one
     t.step = 12
     t._plan_budget(0, print)
-    assert t.plan == 24 and t.sched.total == 24  # 2.5 s per step: 12 more steps fit in the remaining 30 s
+    assert t.plan == 18 and t.sched.total == 18  # 2.5 s per step: 60 − 10 − 30 − 5 = 15 s fit 6 more steps
     assert "the learning-rate schedule (and any warm-up by progress) now spans" in capsys.readouterr().out
+    assert not t.over_budget()
+    t.step = 18
+    monkeypatch.setattr(loop.time, "perf_counter", lambda: 45.0)  # 10 + 45 + 5 = 60 s: time to evaluate and finish
+    assert t.over_budget()
 
 
 def test_tensorboard_events_and_plain_progress_lines(spec, tmp_path):

@@ -151,7 +151,10 @@ def _report(a: argparse.Namespace) -> tuple[dict, object, int]:
         masks = mask_generator(a.masks)(n, h, w, torch.Generator().manual_seed(a.seed))
     if n < a.n:
         Console(stderr=True).print(f"note: the {a.split} split has {len(ds)} images; evaluating all of them")
-    report = evaluate_model(model, ds, masks, a.batch_size, metrics=metrics)
+    from ..progressbar import steps
+
+    with steps(len(masks), "evaluating", "images") as advance:
+        report = evaluate_model(model, ds, masks, a.batch_size, metrics=metrics, progress=advance)
     report.update({"model": str(a.model), "data": {"dataset": spec.data["dataset"].type, "root": a.data, "split": a.split},
                    "masks": {"source": mask_source, "seed": a.seed}, "overrides": sets, "versions": versions_for(model)})
     if not a.no_components:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..images import MAX_PIXELS, check_mode_fits, check_parent, header, mask_of, open_image, output_format, save_image
+from ..progressbar import steps
 from . import fraction, positive_int
 
 log = logging.getLogger("inpaintzoo")
@@ -100,7 +101,7 @@ def cmd_inpaint(a: argparse.Namespace) -> int:
              "hd_crop_trigger": a.hd_crop_trigger, "hd_resize_limit": a.hd_resize_limit,
              "dtype": None if a.dtype == "float32" else a.dtype}
     workers = a.workers if a.workers is not None else (2 if inp.is_dir() else 0)
-    with _progress(len(work.jobs)) as advance:
+    with steps(len(work.jobs), "inpainting", "images") as advance:
         done, skipped, failed = batch.run(model, work.jobs, batch_size=a.batch_size, workers=workers,
                                           max_pixels=a.max_pixels, rule=rule, infer=infer, progress=advance,
                                           exclusive=inp.is_dir() and not a.overwrite) if work.jobs else (0, [], [])
@@ -116,34 +117,6 @@ def cmd_inpaint(a: argparse.Namespace) -> int:
     for line in batch.summary(done, skipped, failed, seconds, f"{device}" + (f", {world} processes" if world > 1 else "")):
         print(line)
     return 2 if failed and not a.skip_bad else 0
-
-
-class _progress:
-    """A rich bar on a terminal; a plain line every 10 % (at least every 100 images) when piped."""
-
-    def __init__(self, total: int):
-        self.total, self.done, self.shown, self.bar = total, 0, 0, None
-
-    def __enter__(self):
-        if self.total > 1 and sys.stderr.isatty():
-            from rich.progress import Progress
-
-            self.bar = Progress(transient=True)
-            self.bar.start()
-            self.task = self.bar.add_task("inpainting", total=self.total)
-        return self.advance
-
-    def advance(self, n: int) -> None:
-        self.done += n
-        if self.bar is not None:
-            self.bar.advance(self.task, n)
-        elif self.total > 1 and self.done - self.shown >= max(1, min(100, math.ceil(self.total / 10))):
-            self.shown = self.done
-            log.info("inpainted %d of %d", self.done, self.total)
-
-    def __exit__(self, *exc) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 def _add_intervene(sub: argparse._SubParsersAction) -> None:

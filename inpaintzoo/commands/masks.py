@@ -50,21 +50,23 @@ def _add(sub: argparse._SubParsersAction) -> None:
 def write_mask_set(preset: str, size: int, n: int, seed: int, out: Path, progress: bool = False) -> dict:
     import torch
     from PIL import Image
-    from rich.progress import track
 
     from ..artifact import atomic_dir
+    from ..progressbar import steps
 
     gen = mask_generator(preset, size)
     g = torch.Generator().manual_seed(seed)
     manifest: dict = {"preset": preset, "size": size, "n": n, "seed": seed, "files": {}}
 
     def write(tmp: Path) -> None:
-        for i in track(range(n), description="drawing masks", disable=not progress, transient=True):
-            m = gen(1, size, size, g)[0, 0]
-            name = f"{i:05d}.png"
-            arr = (m * 255).byte().numpy()
-            Image.fromarray(arr).save(tmp / name)
-            manifest["files"][name] = hashlib.sha256(arr.tobytes()).hexdigest()
+        with steps(n if progress else 0, "drawing masks", "masks") as advance:
+            for i in range(n):
+                m = gen(1, size, size, g)[0, 0]
+                name = f"{i:05d}.png"
+                arr = (m * 255).byte().numpy()
+                Image.fromarray(arr).save(tmp / name)
+                manifest["files"][name] = hashlib.sha256(arr.tobytes()).hexdigest()
+                advance()
         manifest["checksum"] = hashlib.sha256("".join(manifest["files"].values()).encode()).hexdigest()
         (tmp / "masks.json").write_text(json.dumps(manifest, indent=1) + "\n")
 
@@ -73,7 +75,6 @@ def write_mask_set(preset: str, size: int, n: int, seed: int, out: Path, progres
 
 
 def cmd_masks(a: argparse.Namespace) -> int:
-    import sys
 
     from ..errors import InputError
 
@@ -86,7 +87,7 @@ def cmd_masks(a: argparse.Namespace) -> int:
                 raise InputError(f"-o {a.out}: {anc} is a file, not a folder")
             break
     mask_generator(a.preset, a.size)  # an unknown preset is reported before anything is written
-    m = write_mask_set(a.preset, a.size, a.n, a.seed, out, progress=sys.stderr.isatty())
+    m = write_mask_set(a.preset, a.size, a.n, a.seed, out, progress=True)
     print(f"wrote {a.n} masks to {a.out} (checksum {m['checksum'][:16]})")
     return 0
 

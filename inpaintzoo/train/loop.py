@@ -177,6 +177,8 @@ class Trainer:
         self.best: float | None = None
         self.elapsed = 0.0  # training wall time so far, across resumes
         self.out_of_time = False
+        self.t_created = time.perf_counter()  # --max-minutes counts this invocation's set-up too
+        self.eval_seconds: float | None = None  # the last evaluation's cost: the budget keeps it for the final one
         self.run = opts.out
         self.log = RunLog(self.run, tensorboard=opts.tensorboard, enabled=self.rank == 0)
 
@@ -199,7 +201,8 @@ class Trainer:
             out.append(f"note: {self.spec.data['dataset'].type} holds out {frac:.0%} of its folder for validation "
                        f"(val_fraction = {frac}); --val-data DIR validates on another folder instead")
         out.append(f"data: {len(self.train_set)} training images, {len(self.val_set)} for validation; "
-                   f"{self.num_workers} loader worker(s)")
+                   f"{self.num_workers} loader worker(s); training on {self.device}"
+                   + (f" ({torch.get_num_threads()} threads)" if self.device.type == "cpu" else ""))
         return out
 
     # -- state ---------------------------------------------------------------------------------
@@ -433,8 +436,12 @@ class Trainer:
         for line in self.notes():
             progress.note(line, always=line.startswith("note:"))
         progress.run_start = self.step
-        start = self.step
+        start = self._budget_start = self.step
         self.t_start = time.perf_counter()
+        progress.restart_clock()  # rates and ETAs from training steps only, not the set-up
+        if self.opts.max_minutes:
+            progress.note(f"budget: {self.opts.max_minutes:g} min for the whole command: set-up "
+                          f"({self.t_start - self.t_created:.0f} s so far), training, evaluations and the final one")
         stopped = False
         with StopRequest() as stop, progress:
             while self.step < self.total and not self.out_of_time:
@@ -454,7 +461,7 @@ class Trainer:
                     if self.opts.stop_after and self.step - start >= self.opts.stop_after:
                         stopped = True
                         break
-                    if self.opts.max_minutes and self.elapsed_now() >= 60 * self.opts.max_minutes:
+                    if self.over_budget():
                         self.out_of_time = True  # the budget ends this epoch early; evaluate and finish
                         break
                 if stopped:
@@ -487,7 +494,7 @@ class Trainer:
             return
         self._planned = True
         per_step = spent / done
-        fits = self.step + int((60 * self.opts.max_minutes - self.elapsed_now()) / per_step)
+        fits = self.step + int((60 * self.opts.max_minutes - self.budget_used() - self.eval_reserve(per_step)) / per_step)
         if fits < self.plan:
             self.plan = max(self.step + 1, fits)
             for s in (self.sched, self.sched_d):
@@ -499,15 +506,32 @@ class Trainer:
     def elapsed_now(self) -> float:
         return self.elapsed + (time.perf_counter() - self.t_start if hasattr(self, "t_start") else 0.0)
 
+    def budget_used(self) -> float:
+        """What --max-minutes has spent: earlier invocations' training, this one's set-up and steps so far."""
+        return self.elapsed_now() + (self.t_start - self.t_created if hasattr(self, "t_start") else 0.0)
+
+    def eval_reserve(self, per_step: float) -> float:
+        """Seconds kept for the final evaluation: the last one's cost, else an estimate (eval batches as steps)."""
+        return self.eval_seconds if self.eval_seconds is not None else self.t.eval_batches * per_step
+
+    def over_budget(self) -> bool:
+        if not self.opts.max_minutes:
+            return False
+        done = max(1, self.step - getattr(self, "_budget_start", 0))
+        per_step = (time.perf_counter() - self.t_start) / done if hasattr(self, "t_start") else 0.0
+        return self.budget_used() + self.eval_reserve(per_step) >= 60 * self.opts.max_minutes
+
     def end_epoch(self, progress: Any) -> None:
         if self.step - self.epoch * self.steps_per_epoch >= self.steps_per_epoch:
             self.epoch += 1  # a budget-cut partial epoch is evaluated but not counted, so resume stays exact
-        if self.opts.max_minutes and self.elapsed_now() >= 60 * self.opts.max_minutes:
+        if self.over_budget():
             self.out_of_time = True
         last = self.step >= self.total or self.out_of_time
         metrics: dict[str, float] = {}
         if self.epoch % self.t.eval_every == 0 or last:
+            t = time.perf_counter()
             metrics = self.evaluate()
+            self.eval_seconds = time.perf_counter() - t
             if self.rank == 0:
                 self.log.evaluation({"step": self.step, "epoch": self.epoch, "elapsed_s": round(self.elapsed_now(), 2),
                                      **progress.means(), **{f"val/{k}": v for k, v in metrics.items()}})

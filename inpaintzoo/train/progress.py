@@ -1,12 +1,14 @@
 """Training progress: a rich bar on a terminal, plain timed lines anywhere else; one line per epoch.
 
 When stderr is not a terminal (nohup, CI, a pipe, a log file) a bar would print nothing useful, so a plain
-line goes out every `interval` seconds instead: step/total, epoch, img/s, the loss terms and the ETA.
+line goes out every `interval` seconds instead: step/total, epoch, img/s, the loss terms and the ETA. The ETA comes
+from the rate over the last 50 steps, counted from the first training step (never the set-up).
 """
 from __future__ import annotations
 
 import sys
 import time
+from collections import deque
 from typing import TextIO
 
 from rich.console import Console
@@ -29,6 +31,7 @@ class Progress:
         self.count = 0
         self.t0 = self.t_last = time.perf_counter()
         self.run_t0, self.run_start = self.t0, start_step
+        self.window: deque[tuple[float, int]] = deque(maxlen=50)  # (time, step) of the last updates: the ETA's rate
         self.bar = None
         self.plain = not self.quiet and not self.stream.isatty()
         if not self.quiet and not self.plain:
@@ -48,6 +51,19 @@ class Progress:
         if self.bar is not None:
             self.bar.__exit__(*exc)
 
+    def restart_clock(self) -> None:
+        """Training starts now: set-up (data, graph discovery) counts in no rate or ETA."""
+        self.t0 = self.t_last = self.run_t0 = time.perf_counter()
+        self.window.clear()
+
+    def eta(self, step: int) -> float:
+        """Seconds left, from the rate over the last (up to 50) steps."""
+        if len(self.window) < 2:
+            return 0.0
+        (t_a, s_a), (t_b, s_b) = self.window[0], self.window[-1]
+        rate = (s_b - s_a) / max(1e-9, t_b - t_a)
+        return (self.total - step) / rate if rate > 0 else 0.0
+
     def images_per_second(self) -> float:
         return self.count * self.batch_size / max(1e-9, time.perf_counter() - self.t0)
 
@@ -55,14 +71,13 @@ class Progress:
         for k, v in logs.items():
             self.sums[k] = self.sums.get(k, 0.0) + v
         self.count += 1
+        self.window.append((time.perf_counter(), step))
         text = " ".join(f"{k} {v:.4g}" for k, v in logs.items())
         if self.bar is not None:
             self.bar.update(self.task, completed=step, epoch=epoch, logs=text, ips=self.images_per_second())
         elif self.plain and (time.perf_counter() - self.t_last >= self.interval or step == self.total):
             self.t_last = time.perf_counter()
-            done = step - self.run_start
-            rate = done / max(1e-9, self.t_last - self.run_t0)
-            eta = (self.total - step) / rate if rate > 0 else 0.0
+            eta = self.eta(step)
             print(f"step {step}/{self.total} ({100 * step / max(1, self.total):.0f}%) epoch {epoch} | "
                   f"{self.images_per_second():.1f} img/s | {text} | ETA {_duration(eta)}", file=self.stream, flush=True)
 
