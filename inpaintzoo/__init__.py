@@ -13,15 +13,34 @@ class UntrainedWarning(UserWarning):
     """create_model() returned randomly initialised weights."""
 
 
-def load(source: Any, device: Any = "cpu", token: Any = None, local_files_only: bool = False) -> "InpaintModel":
+class SmokeTestWarning(UserWarning):
+    """load() returned weights that show the pipeline runs but inpaint worse than a classical method."""
+
+
+def load(source: Any, device: Any = "cpu", token: Any = None, local_files_only: bool = False,
+         dtype: Any = None) -> "InpaintModel":
     """Load a model from a folder, `local-dir:PATH`, `hf-hub:ORG/NAME[@REV]` or a zoo name (eval mode).
 
     A zoo model from a release is downloaded, checked, converted and cached on first use; `local_files_only=True`
-    never downloads (as huggingface_hub's flag).
+    never downloads (as huggingface_hub's flag). `device`: "cpu", "cuda", "mps" or "auto" (the best present);
+    `dtype` (torch.float16, torch.bfloat16 or their names) casts the weights, as diffusers' `torch_dtype`:
+    `inpaint()` hands images to the network in that dtype and results back in the caller's.
     """
     from .loader import load as _load
 
-    return _load(source, device=device, token=token, local_files_only=local_files_only)
+    model = _load(source, device=device, token=token, local_files_only=local_files_only)
+    if dtype is not None:
+        import torch
+
+        named = {"float16": torch.float16, "fp16": torch.float16, "half": torch.float16, "bfloat16": torch.bfloat16,
+                 "bf16": torch.bfloat16, "float32": torch.float32}
+        value = named.get(dtype, dtype) if isinstance(dtype, str) else dtype
+        if value not in (torch.float16, torch.bfloat16, torch.float32):
+            from .errors import InputError
+
+            raise InputError(f"load(dtype={dtype!r}): expected float16, bfloat16 or float32")
+        model = model.to(value)
+    return model
 
 
 def create_model(spec_or_name: Any, pretrained: bool = False, check: bool = True, **overrides: Any) -> "InpaintModel":
@@ -77,4 +96,4 @@ def list_models(pattern: str = "*", pretrained: bool = False) -> list[str]:
     return [e.name for e in list_zoo(pattern, pretrained=pretrained)]
 
 
-__all__ = ["load", "create_model", "list_models", "UntrainedWarning", "__version__"]
+__all__ = ["load", "create_model", "list_models", "UntrainedWarning", "SmokeTestWarning", "__version__"]

@@ -244,6 +244,13 @@ def load_dir(folder: str | Path, device: str | torch.device = "cpu") -> InpaintM
                         f"corrupt or come from a diverged run: use an earlier checkpoint")
     model.load_state_dict(stored, strict=False)  # strictness checked above, aliases included
     model.config = cfg
+    quality = cfg.get("quality")
+    if isinstance(quality, dict) and quality.get("grade"):
+        import warnings
+
+        from . import SmokeTestWarning
+
+        warnings.warn(f"{folder}: {quality['grade']} weights: {quality.get('note', '')}", SmokeTestWarning, stacklevel=3)
     # channels_last: convolutions on CPUs (oneDNN) and tensor cores run fastest in it (benchmarks/release_speed:
     # MI-GAN 2.6×, big-lama 1.1× its release at batch 4); inpaint() hands inputs over in the same layout
     return model.to(device, memory_format=torch.channels_last).eval()

@@ -99,8 +99,8 @@ def cmd_list(a: argparse.Namespace) -> int:
         print(json.dumps([e.as_dict() for e in entries], indent=2))
         return 0
     rows = [(e.name, e.task, e.dataset, e.resolution(), _count(e.parameters), e.license or "—",
-             f"{e.cpu_seconds_512:.1f}" if e.cpu_seconds_512 else "—", e.weights_status()) for e in entries]
-    show(("name", "task", "data set", "resolution", "parameters", "licence", "CPU s @512²", "weights"), rows,
+             f"{e.cpu_seconds_512:.1f}" if e.cpu_seconds_512 else "—", e.headline(), e.weights_status()) for e in entries]
+    show(("name", "task", "data set", "resolution", "parameters", "licence", "CPU s @512²", "hole PSNR", "weights"), rows,
          title="inpaintzoo model zoo", caption=zoo.LEGEND + ". CPU s @512²: one image on a 2-core CPU (docs/benchmarks.md)")
     return 0
 
@@ -154,8 +154,8 @@ def _add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("pattern", nargs="?", default="*", help="shell wildcard over zoo names")
     p.add_argument("--task", help="only entries whose task contains this (inpaint, intervene, encode)")
     p.add_argument("--dataset", help="only entries whose data set contains this (places, celeba, pendulum, …)")
-    p.add_argument("--weights", help="only entries whose weights are: shipped, cached, fetch (on first use), hand "
-                                     "(download by hand), hub or none")
+    p.add_argument("--weights", help="only entries whose weights are: shipped, smoke (shipped smoke tests), cached, "
+                                     "fetch (on first use), hand (download by hand), hub or none")
     p.add_argument("--pretrained", action="store_true", help="only entries with weights here or loadable by `load()`")
     p.add_argument("--json", action="store_true", help="machine-readable output (every field)")
     p = sub.add_parser("spec", help="print a zoo model's spec, to start a new one from")

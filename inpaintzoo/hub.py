@@ -43,9 +43,9 @@ CARD = """---
 # {name}
 
 {description}
-
-An inpaintzoo model. It needs {packages}: the inpaintzoo source tree installs the core and every first-party
-plugin with `python -m pip install -r requirements-dev.txt`. Load it with the right preprocessing applied for you:
+{quality}
+An inpaintzoo model: `pip install {pip}` (the core and the plugins its components come from: {packages}), then
+load it with the right preprocessing applied for you:
 
 ```python
 from inpaintzoo import load
@@ -105,8 +105,13 @@ def build_card(folder: Path, repo_id: str, reports: list[dict[str, Any]], licens
         ev = "No evaluation attached."
     versions = {k: v for k, v in cfg.get("versions", {}).items() if k not in ("torch",)}
     packages = ", ".join(f"`{k}` {v}" for k, v in sorted(versions.items())) or "`inpaintzoo`"
+    pip = " ".join(sorted(versions) or ["inpaintzoo"])
+    q = cfg.get("quality")
+    quality = (f"\n> **{q['grade'].capitalize()} weights.** {q.get('note', '')}. They score below OpenCV's Telea "
+               f"inpainting on their own data: use them to try the pipeline, not for results.\n") \
+        if isinstance(q, dict) and q.get("grade") else ""
     return CARD.format(card_data=card_data.to_yaml(), name=spec["model"]["name"], description=spec["model"].get("description", ""),
-                       packages=packages,
+                       packages=packages, pip=pip, quality=quality,
                        repo_id=repo_id, contract_rows=rows, architecture=arch, training=training, evaluation=ev, papers=papers)
 
 

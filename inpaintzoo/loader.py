@@ -68,6 +68,9 @@ def load(source: str | Path, device: str | torch.device = "cpu", token: str | bo
     A zoo model converted from a release is fetched, checked and converted on first use (`local_files_only`:
     never download, as huggingface_hub's flag of that name).
     """
+    from .devices import resolve_device
+
+    device = resolve_device(device)
     s = str(source)
     if s.startswith(LOCAL):
         return load_dir(Path(s[len(LOCAL):]).expanduser(), device)
@@ -90,7 +93,7 @@ def load_zoo(entry: zoo.ZooEntry, device: str | torch.device = "cpu", token: str
     """A zoo entry's weights: shipped in the package, a release fetched and converted on first use (then cached
     in INPAINTZOO_HOME), or from the Hub."""
     status = entry.weights_status()
-    if status == "shipped":
+    if status.startswith("shipped"):
         return load_dir(entry.shipped_dir, device)
     if entry.release is not None:
         from .fetch import ensure

@@ -27,7 +27,8 @@ from .errors import LoadError, SpecError, did_you_mean
 from .tomlfile import read_toml
 
 INDEX = "registry.toml"
-LEGEND = ("weights: shipped = inside the package, loads offline; cached = fetched and converted into INPAINTZOO_HOME; "
+LEGEND = ("weights: shipped = inside the package, loads offline (smoke test: weights that show the pipeline runs and score "
+          "below OpenCV Telea on their own data); cached = fetched and converted into INPAINTZOO_HOME; "
           "fetched on first use = downloaded, checked and converted by the first load (unpinned: no published "
           "checksum, the first download's is recorded and later ones must match it); download by hand = a page "
           "that cannot be fetched by a script, then `inpaintzoo fetch NAME --source FILE`; hub = on the Hugging "
@@ -155,6 +156,15 @@ class ZooEntry:
     task: str = "inpaint"
     parameters: int | None = None  # the generator's (tests/test_zoo_catalogue.py checks it against the spec)
     cpu_seconds_512: float | None = None  # one 512² image on the reference 2-core CPU (benchmarks/release_speed)
+    quality: str = ""  # "smoke test": shipped weights that show the pipeline runs, worse than OpenCV Telea
+    baseline: dict[str, Any] = field(default_factory=dict)  # Telea's numbers on the same images and masks
+
+    def headline(self) -> str:
+        """Hole PSNR of the recorded evaluation, beside OpenCV Telea's on the same images and masks."""
+        ours, telea = self.metrics.get("psnr_hole"), self.baseline.get("telea_psnr_hole")
+        if ours is None or "encode" in self.task:
+            return "—"
+        return f"{ours:.1f} dB" + (f" (Telea {telea:.1f})" if telea is not None else "")
 
     def spec(self) -> dict[str, Any]:
         from .overrides import apply
@@ -174,7 +184,7 @@ class ZooEntry:
 
     def weights_status(self) -> str:
         if self.shipped and (self.shipped_dir / "model.safetensors").is_file():
-            return "shipped"
+            return "shipped" + (f" ({self.quality})" if self.quality else "")
         if self.release is not None:
             if (self.converted_dir / "model.safetensors").is_file():
                 return "cached"
@@ -188,7 +198,7 @@ class ZooEntry:
     def has_weights(self) -> bool:
         """Weights are here or can be had by `load()` alone (shipped, cached, fetched on first use, Hub)."""
         status = self.weights_status()
-        return status in ("shipped", "cached") or status.startswith(("hub ", "fetched on first use"))
+        return status.startswith(("shipped", "cached", "hub ", "fetched on first use"))
 
     def resolution(self) -> str:
         """The size the network runs at: fixed (resized to it), or any size padded to a multiple."""
@@ -203,6 +213,8 @@ class ZooEntry:
         d = {"name": self.name, "task": self.task, "description": self.description, "dataset": self.dataset,
              "resolution": self.resolution(), "parameters": self.parameters, "license": self.license,
              "cpu_seconds_512": self.cpu_seconds_512, "paper": self.paper, "weights": self.weights_status(),
+             "quality": self.quality, "hole_psnr": self.metrics.get("psnr_hole"),
+             "telea_hole_psnr": self.baseline.get("telea_psnr_hole"),
              "hub": self.hub, "revision": self.revision, "metrics": self.metrics}
         if self.release is not None:
             from dataclasses import asdict
@@ -256,13 +268,15 @@ def _read_index(path: Path) -> dict[str, ZooEntry]:
             metrics=body.get("metrics", {}),
             overrides=body.get("overrides", {}),
             task=body.get("task", "inpaint"),
+            quality=body.get("quality", ""),
+            baseline=body.get("baseline", {}),
             parameters=body.get("parameters"),
             cpu_seconds_512=body.get("cpu_seconds_512"),
         )
     return out
 
 
-WEIGHTS_FILTERS = {"shipped": ("shipped",), "cached": ("cached",), "fetch": ("fetched on first use",),
+WEIGHTS_FILTERS = {"shipped": ("shipped",), "smoke": ("shipped (smoke test)",), "cached": ("cached",), "fetch": ("fetched on first use",),
                    "hand": ("download by hand",), "hub": ("hub ",), "none": ("none",)}
 
 

@@ -55,3 +55,25 @@ def test_a_closed_pipe_ends_the_listing_quietly():
     err = p.stderr.read().decode()
     p.wait(timeout=60)
     assert err == "" and p.returncode in (0, 141)
+
+
+def test_smoke_test_weights_say_so_in_list_load_and_card(tmp_path, capsys):
+    from inpaintzoo import SmokeTestWarning, load
+    from inpaintzoo.hub import build_card
+
+    smoke = [n for n, e in zoo.index().items() if e.quality]
+    assert {"medfe-tiny", "medfe-cae-tiny", "nvae-pendulum", "core-shapes-tiny"} <= set(smoke)
+    for name in smoke:
+        e = zoo.get(name)
+        cfg = json.loads((e.shipped_dir / "config.json").read_text())
+        assert cfg["quality"]["grade"] == e.quality  # the weights carry it wherever they are copied or pushed
+        assert e.baseline["telea_psnr_hole"] > e.metrics["psnr_hole"]  # why they are smoke tests
+    with pytest.warns(SmokeTestWarning, match="smoke test weights"):
+        load("medfe-tiny")
+    assert "Smoke test weights" in build_card(zoo.get("medfe-tiny").shipped_dir, "org/x", [])
+    assert main(["list", "medfe-tiny"]) == 0
+    out = capsys.readouterr().out
+    assert "shipped (smoke test)" in out and "11.9 dB (Telea 21.3)" in out
+    # the zoo's causal model beats Telea on its own data, and says nothing of the kind
+    e = zoo.get("causal-nvae-pendulum")
+    assert not e.quality and e.metrics["psnr_hole"] > e.baseline["telea_psnr_hole"]

@@ -25,6 +25,8 @@ def _add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=positive_int, default=16, help="images per forward pass (default 16)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     p.add_argument("--json", dest="json_out", metavar="FILE", help="write the report as JSON to FILE")
+    p.add_argument("--baseline", choices=["telea", "ns"], help="also score OpenCV's Telea or Navier-Stokes inpainting on "
+                                                              "the same images and masks (needs opencv-python-headless)")
     p.add_argument("--metrics", help="registered metrics, comma-separated, wildcards allowed (default: core.masked_l1, "
                    "core.psnr, core.ssim; `inpaintzoo components --kind metric` lists them)")
     p.add_argument("--lpips", action="store_true", help="also compute LPIPS (adds core.lpips)")
@@ -87,6 +89,8 @@ def cmd_eval(a: argparse.Namespace) -> int:
     if "fid" in report["metrics"]:
         print(f"FID {report['metrics']['fid']:.3f} on {report['fid_images']} images; {report['sources']['core.fid']}")
     rows = [("all", str(n), *[f"{report['metrics'][k]:.4f}" for k in keys])]
+    for name, base in (report.get("baselines") or {}).items():
+        rows.append((f"all, {name}", str(n), *[f"{base['metrics'].get(k, float('nan')):.4f}" for k in keys]))
     rows += [(b["area"], str(b["n"]), *[f"{b.get(k, float('nan')):.4f}" for k in keys]) for b in report["buckets"]]
     show(("hole area", "n", *keys), rows,
          title=f"{spec.model.name} on {report['data']['dataset']} ({a.split}, {n} images, masks {mask_source})")
@@ -155,6 +159,12 @@ def _report(a: argparse.Namespace) -> tuple[dict, object, int]:
 
     with steps(len(masks), "evaluating", "images") as advance:
         report = evaluate_model(model, ds, masks, a.batch_size, metrics=metrics, progress=advance)
+    if a.baseline:
+        from ..baselines import Classical
+
+        base = evaluate_model(Classical(a.baseline, model.contract), ds, masks, a.batch_size,
+                              metrics=build_metrics(STANDARD))
+        report["baselines"] = {a.baseline: {"metrics": base["metrics"], "source": f"OpenCV cv2.inpaint ({a.baseline}, radius 3)"}}
     report.update({"model": str(a.model), "data": {"dataset": spec.data["dataset"].type, "root": a.data, "split": a.split},
                    "masks": {"source": mask_source, "seed": a.seed}, "overrides": sets, "versions": versions_for(model)})
     if not a.no_components:
