@@ -29,6 +29,9 @@ COLUMNS = ["release", "layout", "size", "net_max", "net_mean", "inpaint_hole_max
 
 
 def commit(checkout: Path) -> str:
+    """The checkout's commit, or what its SOURCE.txt says of where its files come from (a partial copy)."""
+    if (checkout / "SOURCE.txt").is_file():
+        return (checkout / "SOURCE.txt").read_text(encoding="utf-8").strip()
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], cwd=checkout, capture_output=True, text=True,
                               check=True).stdout.strip()

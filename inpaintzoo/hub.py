@@ -75,7 +75,8 @@ Papers: {papers}
 """
 
 
-def build_card(folder: Path, repo_id: str, reports: list[dict[str, Any]], license: str | None = None) -> str:
+def build_card(folder: Path, repo_id: str, reports: list[dict[str, Any]], license: str | None = None,
+               demo: bool = False) -> str:
     from huggingface_hub import ModelCardData
 
     cfg = read_config(folder)
@@ -110,9 +111,31 @@ def build_card(folder: Path, repo_id: str, reports: list[dict[str, Any]], licens
     quality = (f"\n> **{q['grade'].capitalize()} weights.** {q.get('note', '')}. They score below OpenCV's Telea "
                f"inpainting on their own data: use them to try the pipeline, not for results.\n") \
         if isinstance(q, dict) and q.get("grade") else ""
+    if demo:
+        quality += (f"\nTry it in a browser: `pip install \"inpaintzoo[demo]\"` then `inpaintzoo demo hf-hub:{repo_id}`, or serve "
+                    "this repository's `app.py` and `requirements.txt` as a Hugging Face Space (Gradio SDK).\n")
     return CARD.format(card_data=card_data.to_yaml(), name=spec["model"]["name"], description=spec["model"].get("description", ""),
                        packages=packages, pip=pip, quality=quality,
                        repo_id=repo_id, contract_rows=rows, architecture=arch, training=training, evaluation=ev, papers=papers)
+
+
+SPACE_APP = '''# A Hugging Face Space for {repo_id}: `inpaintzoo demo` serving this model, from the installed package (the same
+# app code as the command, not a copy). To run it: create a Space with the Gradio SDK and add this file and
+# requirements.txt, or run `python app.py` here.
+from inpaintzoo.demo.app import serve
+
+serve(["hf-hub:{repo_id}"], offer_zoo=False)
+'''
+
+
+def space_files(folder: Path, repo_id: str) -> dict[str, bytes]:
+    """app.py and requirements.txt that serve the pushed model as a Gradio Space: the packages its config names
+    (the core with its demo extra, and the plugins its components come from), at least at the versions it was saved
+    with."""
+    versions = {k: v for k, v in read_config(folder).get("versions", {}).items() if k != "torch"}
+    versions.setdefault("inpaintzoo", "0")
+    lines = [f"{'inpaintzoo[demo]' if name == 'inpaintzoo' else name}>={v}" for name, v in sorted(versions.items())]
+    return {"app.py": SPACE_APP.format(repo_id=repo_id).encode(), "requirements.txt": ("\n".join(lines) + "\n").encode()}
 
 
 def check_repo_id(repo_id: str, what: str = "repo") -> None:
@@ -152,8 +175,9 @@ def _network(exc: BaseException) -> bool:
 
 
 def push(folder: str | Path, repo_id: str, private: bool = False, branch: str | None = None, message: str | None = None,
-         token: str | None = None, reports: list[dict[str, Any]] | None = None) -> str:
-    """Create the repo if needed and upload model.safetensors, config.json and README.md in one commit."""
+         token: str | None = None, reports: list[dict[str, Any]] | None = None, demo: bool = False) -> str:
+    """Create the repo if needed and upload model.safetensors, config.json and README.md in one commit; with `demo`,
+    also app.py and requirements.txt (space_files), so the repository's files can serve as a Space."""
     from huggingface_hub import CommitOperationAdd, HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
@@ -162,7 +186,8 @@ def push(folder: str | Path, repo_id: str, private: bool = False, branch: str | 
     read_config(folder)
     if not (folder / WEIGHTS).is_file():
         raise LoadError(f"{folder}: no {WEIGHTS} to push")
-    card = build_card(folder, repo_id, reports or [])
+    card = build_card(folder, repo_id, reports or [], demo=demo)
+    extra = space_files(folder, repo_id) if demo else {}
     api = HfApi(token=token)
     try:
         api.create_repo(repo_id, private=private, exist_ok=True)
@@ -171,7 +196,8 @@ def push(folder: str | Path, repo_id: str, private: bool = False, branch: str | 
         info = api.create_commit(
             repo_id,
             operations=[CommitOperationAdd(WEIGHTS, str(folder / WEIGHTS)), CommitOperationAdd(CONFIG, str(folder / CONFIG)),
-                        CommitOperationAdd("README.md", card.encode())],
+                        CommitOperationAdd("README.md", card.encode()),
+                        *(CommitOperationAdd(name, data) for name, data in extra.items())],
             commit_message=message or f"Upload {read_config(folder)['architecture']} with inpaintzoo",
             revision=branch,
         )

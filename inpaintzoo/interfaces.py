@@ -156,6 +156,14 @@ class LatentPrior(Component):
         """Each concept's descendants in the graph in use: the concepts a do() on it moves too."""
         return {}
 
+    def concept_edges(self) -> list[tuple[str, str, float]]:
+        """(cause, effect, weight) for every edge of the graph in use."""
+        return []
+
+    def read_concepts(self, model: Any, images01: Tensor) -> dict[str, list[float]]:
+        """Each concept's value (label units) as the model's encoder reads it from whole images in [0, 1]."""
+        return {}
+
 
 class Decoder(Component):
     """Maps the latent stage's output (and skips) to a raw output; `to_image` turns it into an image."""

@@ -143,3 +143,31 @@ def test_registry_ships_inside_the_wheel(tmp_path):
     (wheel,) = tmp_path.glob("inpaintzoo-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "inpaintzoo/_zoo/registry.toml" in names and "inpaintzoo/_zoo/zoo/causal-nvae-pendulum.toml" in names
+
+
+def test_push_demo_writes_a_space_that_serves_the_pushed_model(hub, models, tmp_path):
+    """push --demo: app.py + requirements.txt in the same commit; app.py runs the package's own demo (serve) on the
+    pushed model, which loads from the Hub with the same outputs as the local folder."""
+    pytest.importorskip("gradio")
+    a, _ = models
+    res = run(f"""
+        from inpaintzoo.hub import push
+        import inpaintzoo.demo.app as A
+        oid = push({str(a)!r}, "alice/space", demo=True)
+        calls = []
+        A.serve = lambda *args, **kw: calls.append((args, kw))  # the app's own call, not a server
+        from huggingface_hub import hf_hub_download
+        app_py = open(hf_hub_download("alice/space", "app.py", revision=oid)).read()
+        exec(compile(app_py, "app.py", "exec"), {{"__name__": "__main__"}})
+        (sources,), kw = calls[0]
+        models = A.Models(sources, "cpu", **kw)
+        result["choices"] = models.choices()
+        result["same"] = bool(torch.equal(models.get(sources[0]).inpaint(x, m), out({str(a)!r})))
+        result["requirements"] = open(hf_hub_download("alice/space", "requirements.txt", revision=oid)).read()
+    """, hub, tmp_path)
+    assert res["choices"] == ["hf-hub:alice/space"] and res["same"]  # this model only, and the pushed weights
+    assert res["requirements"].splitlines()[0].startswith("inpaintzoo[demo]>=")
+    repo = hub.store.repos["alice/space"]
+    files = repo["commits"][repo["branches"]["main"]]
+    assert set(files) == {"model.safetensors", "config.json", "README.md", "app.py", "requirements.txt"}
+    assert "inpaintzoo demo hf-hub:alice/space" in files["README.md"].decode()

@@ -7,11 +7,20 @@ import argparse
 def _add(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("docs", help="regenerate docs/spec-reference.md and docs/zoo.md from the code")
     p.add_argument("--write", action="store_true", help="write the pages (default: print which would change)")
+    p.add_argument("--demo-screenshot", action="store_true",
+                   help=f"also retake {SCREENSHOT}, the README's picture of `inpaintzoo demo`, in headless Chromium")
+
+
+SCREENSHOT = "docs/images/demo.png"
 
 
 def cmd_docs(a: argparse.Namespace) -> int:
     from ..docs_gen import DOCS, PAGES, write
 
+    if a.demo_screenshot:
+        _screenshot(DOCS.parent / SCREENSHOT)
+        if not a.write:
+            return 0
     if a.write:
         for p in write():
             print(f"wrote {p}")
@@ -19,6 +28,22 @@ def cmd_docs(a: argparse.Namespace) -> int:
     stale = [n for n, fn in PAGES.items() if not (DOCS / n).is_file() or (DOCS / n).read_text() != fn()]
     print("stale: " + ", ".join(stale) if stale else "up to date")
     return 1 if stale else 0
+
+
+def _screenshot(dest) -> None:
+    """The demo driven by the same browser code as its test (inpaintzoo.demo.browser), so the picture cannot go stale."""
+    from ..errors import InputError
+
+    try:
+        from ..demo import browser
+        import gradio  # noqa: F401
+        import playwright  # noqa: F401
+    except ImportError as exc:
+        raise InputError(f"--demo-screenshot: needs {exc.name}; `pip install -r requirements-dev.txt`") from None
+    if browser.chromium() is None:
+        raise InputError("--demo-screenshot: no Chromium found; `apt-get install chromium` (or set INPAINTZOO_CHROMIUM)")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    print(f"wrote {browser.screenshot(dest)}")
 
 
 COMMANDS = {"docs": (_add, cmd_docs)}

@@ -15,6 +15,8 @@ def _add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--message", help="commit message")
     p.add_argument("--eval", action="append", default=[], metavar="REPORT.json", help="`inpaintzoo eval --json` reports for the card")
     p.add_argument("--token", help="hub token (default: HF_TOKEN or the cached login); never printed")
+    p.add_argument("--demo", action="store_true", help="also app.py + requirements.txt: the repository's files then serve "
+                                                       "as a Gradio Space (`inpaintzoo demo` on this model)")
 
 
 def cmd_push(a: argparse.Namespace) -> int:
@@ -35,7 +37,7 @@ def cmd_push(a: argparse.Namespace) -> int:
             raise InpaintzooError(f"--eval {path}: metric {bad[0]!r} is {metrics[bad[0]]!r}, not a number; give the report "
                                   f"`inpaintzoo eval --json` wrote")
         reports.append(report)
-    oid = push(a.model_dir, a.repo_id, a.private, a.branch, a.message, a.token, reports)
+    oid = push(a.model_dir, a.repo_id, a.private, a.branch, a.message, a.token, reports, a.demo)
     print(f"pushed {a.model_dir} to {a.repo_id} at revision {oid}; load it with load(\"hf-hub:{a.repo_id}@{oid}\")")
     return 0
 

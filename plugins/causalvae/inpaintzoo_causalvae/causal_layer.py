@@ -287,6 +287,17 @@ class CausalLayer(LatentPrior):
         A = self.A.detach().cpu()
         return {c: [names[j] for j in sorted(descendants(A, i))] for i, c in enumerate(names)}
 
+    def concept_edges(self) -> list[tuple[str, str, float]]:
+        names, A = self.concept_names(), self.A.detach().cpu()
+        return [(names[i], names[j], float(A[i, j])) for i in range(self.K) for j in range(self.K) if A[i, j] != 0]
+
+    def read_concepts(self, model, images01: Tensor) -> dict[str, list[float]]:
+        """λ⁻¹ of the encoder's z per concept: the label value it reads from each image."""
+        from .interventions import read_back
+
+        z = read_back(model, images01)
+        return {c: (self.scale[i, 0] + self.scale[i, 1] * z[:, i]).tolist() for i, c in enumerate(self.concept_names())}
+
     def concept_ranges(self) -> dict[str, tuple[float, float]]:
         """λ⁻¹([−1, 1]) = s0 ± s1 per concept: the span of the grid (and of the demo's sliders)."""
         return {c: (float(self.scale[i, 0] - self.scale[i, 1]), float(self.scale[i, 0] + self.scale[i, 1]))
