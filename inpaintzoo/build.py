@@ -136,11 +136,13 @@ def check_model(model: InpaintModel, batch_size: int = 2) -> None:
         with torch.no_grad():
             x = model.network_input(image, mask)
             feats = _stage(lambda: model.encoder(x, mask), f"encoder '{spec.encoder.type}'",
-                           f"the contract's {batch_size}×{spec.model.channels}×{spec.model.image_size[0]}×{spec.model.image_size[1]} image")
+                           f"the contract's {batch_size}×{spec.model.channels}×{spec.model.image_size[0]}×{spec.model.image_size[1]} image",
+                           "encoder", spec.encoder.config)
             latent = _stage(lambda: model.prior(feats, labels, mask), f"prior '{spec.prior.type}'",
-                            f"encoder '{spec.encoder.type}' (features {_shapes(feats)})")
+                            f"encoder '{spec.encoder.type}' (features {_shapes(feats)})", "prior", spec.prior.config)
             raw = _stage(lambda: model.decoder(latent.h, latent.skips), f"decoder '{spec.decoder.type}'",
-                         f"prior '{spec.prior.type}' (h {_shapes([latent.h])}, skips {_shapes(latent.skips or [])})")
+                         f"prior '{spec.prior.type}' (h {_shapes([latent.h])}, skips {_shapes(latent.skips or [])})",
+                         "decoder", spec.decoder.config)
             pred = model.decoder.to_image(raw)
             if tuple(pred.shape) != tuple(image.shape):
                 hint_fn = getattr(type(model.decoder), "size_hint", None)
@@ -148,7 +150,7 @@ def check_model(model: InpaintModel, batch_size: int = 2) -> None:
                 raise BuildError(
                     f"decoder '{spec.decoder.type}' returns images of shape {tuple(pred.shape)} but [model] "
                     f"declares {tuple(image.shape)} (batch, channels, height, width); "
-                    + (hint or "fix the decoder or [model]"))
+                    + (hint or f"set the decoder's size keys ({_size_keys(spec.decoder.config)}) or [model] image_size"))
     finally:
         model.train(was_training)
 
@@ -179,13 +181,39 @@ def check_parts(model: InpaintModel, parts: TrainingParts, batch_size: int = 2) 
             m.train(was)
 
 
-def _stage(fn, who: str, given: str) -> Any:
+def _stage(fn, who: str, given: str, section: str = "", cfg: Any = None) -> Any:
     try:
         return fn()
     except InpaintzooError:
         raise
     except (RuntimeError, ValueError, IndexError, TypeError) as exc:
-        raise BuildError(f"{who} cannot take the output of {given}: {_short(exc)}") from exc
+        raise BuildError(f"{who} cannot take the output of {given}: {_short(exc)}{channel_hint(exc, section, cfg)}") from exc
+
+
+def channel_hint(exc: BaseException, section: str, cfg: Any) -> str:
+    """For torch's "expected input … to have X channels, but got Y": the config key of `section` that holds X (a
+    width left at its default, or written for another encoder), and what to set; '' when none does."""
+    import re
+
+    found = re.search(r"to have (\d+) channels, but got (\d+)", str(exc))
+    if not found or cfg is None:
+        return ""
+    want, got = int(found.group(1)), int(found.group(2))
+    derived = getattr(type(cfg), "derive", {})
+    for key in type(cfg).model_fields:
+        value = getattr(cfg, key, None)
+        if value == want or (isinstance(value, (list, tuple)) and value and value[0] == want):
+            where = f"{section}.{key}" + ("[0]" if isinstance(value, (list, tuple)) else "")
+            fix = f"set {where} = {got}" + (f", or leave {section}.{key} out to derive it" if key in derived else "")
+            return f"; {where} is {want} ({'its default' if key not in cfg.model_fields_set else 'as written'}): {fix}"
+    return ""
+
+
+def _size_keys(cfg: Any) -> str:
+    """The decoder's integer and list keys: those that can set its output size, for a decoder without size_hint."""
+    keys = [k for k in type(cfg).model_fields if isinstance(getattr(cfg, k), (int, list, tuple))
+            and not isinstance(getattr(cfg, k), bool)]
+    return ", ".join(f"decoder.{k}" for k in keys) or "its keys"
 
 
 def _shapes(ts: list[torch.Tensor]) -> str:

@@ -155,7 +155,7 @@ class ZooEntry:
     overrides: dict[str, Any] = field(default_factory=dict)  # dotted keys applied to the spec file (shared specs)
     task: str = "inpaint"
     parameters: int | None = None  # the generator's (tests/test_zoo_catalogue.py checks it against the spec)
-    cpu_seconds_512: float | None = None  # one 512² image on the reference 2-core CPU (benchmarks/release_speed)
+    cpu_seconds_512: float | None = None  # one 512² image through inpaint() on the reference 2-core CPU (benchmarks/zoo_speed.py)
     quality: str = ""  # "smoke test": shipped weights that show the pipeline runs, worse than OpenCV Telea
     baseline: dict[str, Any] = field(default_factory=dict)  # Telea's numbers on the same images and masks
 

@@ -23,9 +23,10 @@ def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
 def test_wheels_install_and_run_outside_the_source_tree(tmp_path):
     dist = tmp_path / "dist"
     run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist),
-         str(ROOT), str(ROOT / "plugins" / "lama"), str(ROOT / "plugins" / "migan")])
+         str(ROOT), str(ROOT / "plugins" / "lama"), str(ROOT / "plugins" / "migan"),
+         str(ROOT / "docs" / "examples" / "inpaintzoo-example")])  # docs/writing-a-plugin.md's pyproject, as pip takes it
     wheels = sorted(p.name for p in dist.glob("*.whl"))
-    assert [w.split("-")[0] for w in wheels] == ["inpaintzoo", "inpaintzoo_lama", "inpaintzoo_migan"], wheels
+    assert [w.split("-")[0] for w in wheels] == ["inpaintzoo", "inpaintzoo_example", "inpaintzoo_lama", "inpaintzoo_migan"], wheels
     import zipfile
 
     with zipfile.ZipFile(dist / wheels[0]) as z:  # `pip install "inpaintzoo[lama]"` brings the plugin by name
@@ -38,7 +39,7 @@ def test_wheels_install_and_run_outside_the_source_tree(tmp_path):
     py, cli = venv / "bin" / "python", venv / "bin" / "inpaintzoo"
     # by name, with an extra, from the built wheels only: the plugin comes with the core's extra
     run([str(py), "-m", "pip", "install", "-q", "--no-index", "--find-links", str(dist), "--no-deps", "--ignore-installed",
-         "inpaintzoo", "inpaintzoo-lama", "inpaintzoo-migan"])
+         "inpaintzoo", "inpaintzoo-lama", "inpaintzoo-migan", "inpaintzoo-example"])
     env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "HF_HUB_OFFLINE": "1",
            "INPAINTZOO_HOME": str(tmp_path / "home")}
     where = run([str(py), "-c", "import inpaintzoo, inpaintzoo_lama; print(inpaintzoo.__file__, inpaintzoo_lama.__file__)"],
@@ -55,4 +56,4 @@ def test_wheels_install_and_run_outside_the_source_tree(tmp_path):
     out = np.asarray(Image.open(tmp_path / "out.png"))
     assert np.array_equal(out[mask == 0], img[mask == 0])
     plugins = run([str(cli), "plugins", "--json"], env=env, cwd=tmp_path).stdout
-    assert '"lama"' in plugins and '"migan"' in plugins
+    assert '"lama"' in plugins and '"migan"' in plugins and '"example.patch_encoder"' in plugins  # a third party's too

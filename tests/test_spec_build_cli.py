@@ -112,7 +112,30 @@ channels = [16]
 type = "core.l1"
 """)
     assert main(["build", str(spec), "--out", str(tmp_path / "m")]) == 2
-    assert "decoder 'core.conv_decoder' returns images of shape (2, 3, 8, 8)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "decoder 'core.conv_decoder' returns images of shape (2, 3, 8, 8)" in err
+    assert "decoder.channels has 1 entries" in err and "leave decoder.channels out to mirror the encoder" in err
+
+
+def test_a_width_that_does_not_match_names_its_key(tmp_path, capsys):
+    """A decoder written for another encoder: the error names the key holding the wrong width and the fix."""
+    spec = _write(tmp_path, "s.toml", """
+[model]
+image_size = [16, 16]
+[encoder]
+type = "core.conv_encoder"
+channels = [8, 16]
+[prior]
+type = "core.identity"
+[decoder]
+type = "core.conv_decoder"
+channels = [32, 8]
+[losses.l1]
+type = "core.l1"
+""")
+    assert main(["build", str(spec), "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert "decoder.channels[0] is 32 (as written): set decoder.channels[0] = 16, or leave decoder.channels out" in err
 
 
 @pytest.mark.parametrize(

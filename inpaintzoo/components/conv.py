@@ -73,3 +73,9 @@ class ConvDecoder(Decoder):
 
     def example_inputs(self, batch_size: int = 2) -> tuple:
         return (torch.randn(batch_size, self.cfg.channels[0], 4, 4),)
+
+    @classmethod
+    def size_hint(cls, cfg: ConvDecoderConfig, image_size: tuple[int, int]) -> str | None:
+        """Each entry of channels is one ×2 stage: as many as the encoder's ÷2 stages (leave it out to mirror them)."""
+        return (f"decoder.channels has {len(cfg.channels)} entries, {len(cfg.channels)} ×2 stages; give it as many as "
+                f"the encoder halves the image, or leave decoder.channels out to mirror the encoder")
