@@ -10,6 +10,7 @@ Random weights built from each entry's spec (the cost does not depend on the val
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import statistics
 import sys
@@ -21,7 +22,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import write  # noqa: E402
+from _common import RESULTS, write  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,7 +35,8 @@ def seconds(name: str, repeats: int) -> tuple[float, int]:
         warnings.simplefilter("ignore")
         model = create_model(name).eval().to(memory_format=torch.channels_last)
     rng = np.random.default_rng(0)
-    img = (rng.random((512, 512, 3)) * 255).astype(np.uint8)
+    channels = model.contract.channels  # the release's pendulum CausalVAE is RGBA
+    img = (rng.random((512, 512, channels)) * 255).astype(np.uint8)
     mask = np.zeros((512, 512), np.uint8)
     mask[192:320, 192:320] = 255
     model.inpaint(img, mask, hd_strategy="original")
@@ -80,6 +82,11 @@ def main() -> None:
         values[name] = s
         rows.append({"model": name, "parameters": f"{n / 1e6:.1f} M", "seconds_512": s})
         print(rows[-1], flush=True)
+    previous = RESULTS / "zoo_speed.json"  # --only re-measures some rows and keeps the others
+    if a.only and previous.is_file():
+        kept = {r["model"]: r for r in json.loads(previous.read_text())["rows"]}
+        kept.update({r["model"]: r for r in rows})
+        rows = list(kept.values())
     write("zoo_speed", rows, ["model", "parameters", "seconds_512"],
           notes=f"One 512×512 image with a 128×128 hole through inpaint(hd_strategy='original'), random weights, "
                 f"channels_last, median of {a.repeats} after a warm-up, {torch.get_num_threads()} torch threads. "
