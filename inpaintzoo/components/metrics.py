@@ -65,6 +65,10 @@ class LPIPSMetric(Metric):
             self._net = LPIPS(self.cfg.net, self.cfg.backbone)
         return self._net
 
+    def prepare(self) -> None:
+        """Load the network now, so that a bad backbone file is reported before minutes of evaluation."""
+        _ = self.net
+
     @property
     def source(self) -> str:
         return self.net.source
