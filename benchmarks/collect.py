@@ -21,6 +21,11 @@ background lift it; hole L1 is the steadier column. torch.compile was measured f
 | `baselines.py` | trained models vs OpenCV Telea / Navier-Stokes and scikit-image biharmonic (when installed); `baselines` = pendulum models, `baselines-shapes` = the MEDFE tiny models |
 | `throughput.py` | train img/s, inference ms/img, FLOPs, GFLOP/s vs the matmul peak, channels_last, peak memory |
 | `release_parity.py` | each converter against its release's own code (a checkout given by path): network output and `inpaint()` differences, per file layout and size (`parity_*.py`: one module per release) |
+| `release_speed.py` | each ported network beside the release's own, same input, one run: 512² (MEDFE 256²) at batch 1 and 4, NCHW and channels_last, GFLOP/s against the matmul peak |
+| `hd_photos.py` | big-lama on photo sizes under each HD strategy (time, peak memory), a folder of mixed-size photos (img/s, data share), LaMa's predict.py steps beside `inpaint()`, bfloat16 against float32 per model |
+| `zoo_speed.py` | CPU seconds of every zoo entry on one 512² photo (`inpaintzoo list`'s CPU column, registry.toml) |
+| `demo_speed.py` | `inpaintzoo demo` in headless Chromium: launch to page, to model ready, click to result |
+| `startup.py` | CLI start-up (`--version`, `--help`, `list`, …) beside `python -c "import torch"` |
 """
 
 

@@ -11,11 +11,14 @@ Variants:
 - causal-nvae (seed): the seed's composition (NVAE cells + causal layer), A learned by gradient from zero;
 - causal-nvae-pendulum: the zoo entry: the same plus the graph's support found by PC on the labels, encoder
   features passed to the decoder for the visible region only, and a whole-image hole in 25 % of the draws;
-- causalvae-pendulum + PC: the released architecture with the graph's support found by PC.
+- causalvae-pendulum + PC: the released architecture with the graph's support found by PC;
+- causalvae-pendulum + PC + parents: the same with `mechanism = "parents"` (each child drawn by an MLP over its
+  parents taken apart; issue 28). benchmarks/seed_do_diagnosis.py then compares do() modes on the trained runs.
 
     python benchmarks/seed_causal_nvae.py --variants causal-nvae-pendulum --seeds 0 1 2
     python benchmarks/seed_causal_nvae.py --variants causalvae-pendulum --seeds 0 --minutes 13   # rows are merged
     python benchmarks/seed_causal_nvae.py --variants "causalvae-pendulum + PC" --seeds 0 --minutes 13
+    python benchmarks/seed_causal_nvae.py --variants "causalvae-pendulum + PC + parents" --seeds 0 --minutes 13
 """
 from __future__ import annotations
 
@@ -53,6 +56,9 @@ VARIANTS = {  # name → (zoo entry, how its spec is changed)
     "causalvae-pendulum + PC": ("causalvae-pendulum", lambda raw: apply(causalvae_at_32(raw), {"prior.discovery": "pc"})),
     "causal-nvae (seed)": ("causal-nvae-pendulum", lambda raw: apply(raw, SEED_COMPOSITION)),
     "causal-nvae-pendulum": ("causal-nvae-pendulum", lambda raw: raw),
+    # issue 28: the children drawn by an MLP over their parents taken apart (G_j), not g_j of one sum
+    "causalvae-pendulum + PC + parents": ("causalvae-pendulum", lambda raw: apply(
+        causalvae_at_32(raw), {"prior.discovery": "pc", "prior.mechanism": "parents"})),
 }
 
 

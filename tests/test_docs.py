@@ -49,3 +49,37 @@ def test_the_readme_tour_runs_as_written(tmp_path):
                  "do_light.png", "grid.png", "report.json"]:
         assert (work / made).is_file() and (work / made).stat().st_size > 0, made
     assert len(list((work / "masks" / "thick256").glob("*.png"))) == 8
+
+
+def test_the_hd_figure_is_drawn_from_the_shipped_models(tmp_path, monkeypatch):
+    """`inpaintzoo docs --hd-figure`: one row per model, input + three strategies; outside the holes every result
+    tile is the input tile (the figure shows what the strategies change, nothing else)."""
+    import numpy as np
+    from PIL import Image
+
+    from inpaintzoo import docs_figures
+
+    import inpaintzoo.loader as loader
+
+    shown = []
+    load = loader.load
+
+    def recording_load(name, *a, **k):
+        model = load(name, *a, **k)
+        inpaint = model.inpaint
+
+        def checked(image, mask, **kw):
+            out = inpaint(image, mask, **kw)
+            keep = mask[0] == 0
+            assert (out[:, keep] == image[:, keep]).all(), kw
+            shown.append((name, kw["hd_strategy"]))
+            return out
+        model.inpaint = checked
+        return model
+
+    monkeypatch.setattr(loader, "load", recording_load)
+    path = docs_figures.hd_strategies(tmp_path / "hd.png")
+    assert shown == [(m, s) for m in docs_figures.FIGURE_MODELS for s in ("original", "resize", "crop")]
+    w, h = Image.open(path).size
+    assert w > 4 * docs_figures.SIDE and h > 2 * docs_figures.SIDE
+    assert np.asarray(Image.open(path)).std() > 10  # a picture, not a blank canvas

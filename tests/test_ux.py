@@ -134,3 +134,17 @@ def test_version_option(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["--version"])
     assert exc.value.code == 0 and capsys.readouterr().out.startswith("inpaintzoo ")
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["list"], ["list", "--json"], ["spec", "lama-big"]])
+def test_commands_that_run_no_model_never_import_torch(args):
+    """Start-up (issue 29): torch (1.6 s) and the plugins' model code load only for commands that need them.
+    The times are in benchmarks/results/startup.md; this checks the cause, which a timer on a busy CI cannot."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom inpaintzoo.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'timm', 'torchvision', 'gradio'))\n"
+            "sys.stderr.write('HEAVY ' + ' '.join(heavy[:5]) + '\\n')")
+    err = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120).stderr
+    assert err.strip().splitlines()[-1] == "HEAVY", err[-500:]

@@ -1,4 +1,5 @@
-"""`inpaintzoo docs --write`: regenerate the generated pages (spec reference, zoo table)."""
+"""`inpaintzoo docs --write`: regenerate the generated pages (spec reference, zoo table) and, on request, the
+pictures made from the code (the demo's screenshot, the HD strategies figure)."""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +10,8 @@ def _add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--write", action="store_true", help="write the pages (default: print which would change)")
     p.add_argument("--demo-screenshot", action="store_true",
                    help=f"also retake {SCREENSHOT}, the README's picture of `inpaintzoo demo`, in headless Chromium")
+    p.add_argument("--hd-figure", action="store_true",
+                   help="also redraw docs/images/hd-strategies.png (the shipped models under each HD strategy)")
 
 
 SCREENSHOT = "docs/images/demo.png"
@@ -17,8 +20,13 @@ SCREENSHOT = "docs/images/demo.png"
 def cmd_docs(a: argparse.Namespace) -> int:
     from ..docs_gen import DOCS, PAGES, write
 
-    if a.demo_screenshot:
-        _screenshot(DOCS.parent / SCREENSHOT)
+    if a.demo_screenshot or a.hd_figure:
+        if a.demo_screenshot:
+            _screenshot(DOCS.parent / SCREENSHOT)
+        if a.hd_figure:
+            from ..docs_figures import HD_FIGURE, hd_strategies
+
+            print(f"wrote {hd_strategies(DOCS.parent / HD_FIGURE)}")
         if not a.write:
             return 0
     if a.write:

@@ -46,6 +46,15 @@ class CausalConfig(ComponentConfig):
     label_scale: list[tuple[float, float]] = Field(
         [(0.0, 44.0), (100.0, 40.0), (6.5, 3.5), (10.0, 5.0)], description="(s0, s1) per concept: λ(u) = (u − s0)/s1 (pendulum defaults)")
     hidden: int = Field(32, ge=1, description="width of each per-concept g_i")
+    mechanism: Literal["single_index", "parents"] = Field(
+        "single_index", description="f(z)_j = g_j((Aᵀz)_j), one linear combination of the parents, as released; or "
+                                    "'parents': G_j(A_1j z_1, …, A_Kj z_K), an MLP over the parents taken apart, so a "
+                                    "child can depend on them jointly (the pendulum's shadows multiply functions of "
+                                    "both causes) and do() propagates through that")
+    intervention: Literal["decoder_input", "latent"] = Field(
+        "decoder_input", description="how do(c = v) reaches the decoder: 'decoder_input' writes λ(v) into f(z)_c, as "
+                                     "released; 'latent' sets z_c = λ(v), recomputes the descendants, ε' = z' − Aᵀz' and "
+                                     "f(z') as in training (docs/seeds.md: +2 to +3 dB on pendulum do() without retraining)")
     decoder_variance: float = Field(1e-3, ge=0, description="variance of the decoder-input sample around f(z)")
     out_shape: list[int] = Field([], description="reshape the decoder input to this (e.g. [C, H, W]); empty keeps N × K·d")
     label_space: Literal["scaled", "raw"] = Field(
@@ -99,6 +108,21 @@ class PerConcept(nn.Module):
         return torch.stack([net(x[:, i]) for i, net in enumerate(self.nets)], dim=1)
 
 
+class PerParents(nn.Module):
+    """G_j over concept j's parents taken apart: an MLP per concept on (A_1j z_1, …, A_Kj z_K), N×K×d → N×K×d.
+
+    g_j((Aᵀz)_j) sees one linear combination of the parents, which cannot express a child that depends on its
+    parents jointly; scaling each parent by its edge keeps A the graph (a zero edge is an absent input)."""
+
+    def __init__(self, K: int, d: int, hidden: int):
+        super().__init__()
+        self.nets = nn.ModuleList(nn.Sequential(nn.Linear(K * d, hidden), nn.ELU(), nn.Linear(hidden, hidden), nn.ELU(),
+                                                nn.Linear(hidden, d)) for _ in range(K))
+
+    def forward(self, A: Tensor, z: Tensor) -> Tensor:
+        return torch.stack([net((A[:, j, None] * z).flatten(1)) for j, net in enumerate(self.nets)], dim=1)
+
+
 class PerEdge(nn.Module):
     """φ_ij: a small MLP 1 → hidden → ELU → 1 for every ordered pair of concepts, batched: N×K → N×K×K."""
 
@@ -138,7 +162,7 @@ class CausalLayer(LatentPrior):
             init[0, 1:] = 1.0
             init[1, 2:] = 1.0
         self.A_param = nn.Parameter(init, requires_grad=cfg.graph != "given")
-        self.mix = PerConcept(K, d, d, cfg.hidden)
+        self.mix = PerConcept(K, d, d, cfg.hidden) if cfg.mechanism == "single_index" else PerParents(K, d, cfg.hidden)
         self.label_mix = PerConcept(K, 1, 1, cfg.hidden)
         self.label_edges = PerEdge(K, cfg.hidden) if cfg.label_path == "additive" else None
         self.M = nn.Parameter(torch.randn(d, d) * cfg.attention_init_std)  # attention bilinear form (release: N(0, 1))
@@ -170,7 +194,7 @@ class CausalLayer(LatentPrior):
 
     def _mask_layer(self, z: Tensor, eps: Tensor, attn_from: Tensor | None = None) -> Tensor:
         """f(z) = g(Aᵀz) + softmax(sigmoid(z M εᵀ)) ε; `attn_from` holds the attention term's z fixed."""
-        fz = self.mix(torch.einsum("ij,nid->njd", self.A, z))
+        fz = self.mix(torch.einsum("ij,nid->njd", self.A, z)) if isinstance(self.mix, PerConcept) else self.mix(self.A, z)
         za = z if attn_from is None else attn_from
         att = torch.softmax(torch.sigmoid(za @ self.M @ eps.transpose(1, 2)), dim=1)
         return fz + att @ eps
@@ -242,8 +266,9 @@ class CausalLayer(LatentPrior):
         """do(concept = value), value in label units; descendants follow through A, others stay as they were.
 
         The concept's latent is set to λ(value)·1; descendants are recomputed from the linear SCM
-        z_j = Σ_i A_ij z_i + ε_j in topological order (K passes), and f(z) is recomputed with the attention
-        term held at its factual value (it plays the role of exogenous noise).
+        z_j = Σ_i A_ij z_i + ε_j in topological order (K passes). 'decoder_input' (as released): f(z) is recomputed
+        with the attention term held at its factual value and the concept's own decoder input set to λ(value);
+        'latent': ε' = z' − Aᵀz' and f(z') are recomputed whole, as training computes them.
         """
         eps = self._encode(features)
         z = causal_solve(self.A, eps)
@@ -260,11 +285,15 @@ class CausalLayer(LatentPrior):
             for j in changed:
                 zi[:, j] = new[:, j]
         fz_fact = self._mask_layer(z, eps)
-        fz = self._mask_layer(zi, eps, attn_from=z)
+        if self.cfg.intervention == "latent":  # the decoder sees the intervened scene as it saw scenes in training
+            fz = self._mask_layer(zi, zi - torch.einsum("ij,nid->njd", self.A, zi))
+        else:
+            fz = self._mask_layer(zi, eps, attn_from=z)
         keep = [j for j in range(self.K) if j not in pinned and not self._is_descendant(A, pinned, j)]
         fz[:, keep] = fz_fact[:, keep]  # bit-identical for every concept the intervention cannot reach
-        for k, v in pinned.items():
-            fz[:, k] = v
+        if self.cfg.intervention == "decoder_input":
+            for k, v in pinned.items():
+                fz[:, k] = v
         regenerate = mask is None or not bool(mask.any())  # intervene() without a mask redraws the whole image
         return LatentOutput(h=self._decoder_input(fz), skips=self._skips(features, mask, regenerate),
                             extras={"z": zi, "fz": fz, "A": self.A})
