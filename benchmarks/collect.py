@@ -25,6 +25,7 @@ background lift it; hole L1 is the steadier column. torch.compile was measured f
 | `hd_photos.py` | big-lama on photo sizes under each HD strategy (time, peak memory), a folder of mixed-size photos (img/s, data share), LaMa's predict.py steps beside `inpaint()`, bfloat16 against float32 per model |
 | `zoo_speed.py` | CPU seconds of every zoo entry on one 512² photo (`inpaintzoo list`'s CPU column, registry.toml) |
 | `demo_speed.py` | `inpaintzoo demo` in headless Chromium: launch to page, to model ready, click to result |
+| `seed_do_diagnosis.py` | why do() through the learned graph loses: the learned mechanisms against the true children and all true labels, and the causal layer's two intervention modes on the same weights |
 | `startup.py` | CLI start-up (`--version`, `--help`, `list`, …) beside `python -c "import torch"` |
 """
 
