@@ -9,14 +9,10 @@ Ctrl-C or a budget — reaches the weights of an uninterrupted one.
 """
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import signal
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +25,6 @@ from .. import plugins
 from ..artifact import remove_stale_temps, save_model, weight_mismatch
 from ..build import build_model, data_targets
 from ..errors import InpaintzooError
-from ..evaluation import evaluate_model, fixed_masks
 from ..model import InpaintModel, TrainingParts
 from ..devices import resolve_device  # noqa: F401  (the training loop's device, as every command's)
 from ..spec import ModelSpec
@@ -38,6 +33,8 @@ from .data import (DataError, EpochBatches, TrainItems, auto_workers, build_data
                    check_against_contract, make_loader)
 from .logs import RunLog
 from .optim import Schedule, make_optimizer
+from .outputs import evaluate, write_json, write_sample_grid
+from .runtime import StopRequest, _dist_info, allreduce_grads, frozen
 
 
 class TrainingError(InpaintzooError):
@@ -64,56 +61,6 @@ class RunOptions:
     init: str | None = None  # start from a published model's weights (fine-tuning)
     tensorboard: bool = True
     progress_interval: float = 30.0
-
-
-def _dist_info() -> tuple[int, int]:
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
-@contextmanager
-def frozen(module: nn.Module | None) -> Iterator[None]:
-    """No parameter of `module` accumulates gradients inside (the discriminator during the generator step)."""
-    params = [p for p in module.parameters() if p.requires_grad] if module is not None else []
-    for p in params:
-        p.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p in params:
-            p.requires_grad_(True)
-
-
-class StopRequest:
-    """The first Ctrl-C asks the loop to stop at the end of the current step (with a checkpoint); a second
-    one interrupts at once. Only installed in the main thread."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous: Any = None
-
-    def _handle(self, signum, frame) -> None:
-        self.requested = True
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C raises KeyboardInterrupt
-
-    def __enter__(self) -> "StopRequest":
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-
-
-def allreduce_grads(params: list[nn.Parameter], world: int) -> None:
-    """Average gradients across processes (for parameters outside the DDP-wrapped generator)."""
-    if world > 1:
-        for p in params:
-            if p.grad is not None:
-                dist.all_reduce(p.grad)
-                p.grad /= world
 
 
 class Trainer:
@@ -556,59 +503,3 @@ class Trainer:
             extra = {"training": {"steps": self.step, "epochs": self.epoch, "ema": bool(self.ema), "overrides": self.opts.overrides,
                                   "data": self.opts.data, "val_data": self.opts.val_data, "init": self.opts.init}}
             save_model(final_model, self.run / "final", overwrite=True, extra=extra)
-
-
-@torch.no_grad()
-def evaluate(model: InpaintModel, dataset, masks, batch_size: int, batches: int, seed: int) -> dict[str, float]:
-    """Mean standard metrics of the composited output on the first `batches` batches, with a fixed mask set."""
-    n = min(len(dataset), batch_size * batches)
-    h, w = dataset[0]["image"].shape[-2:]
-    return evaluate_model(model, dataset, fixed_masks(dataset, masks, n, h, w, seed), batch_size)["metrics"]
-
-
-@torch.no_grad()
-def write_sample_grid(model: InpaintModel, dataset, masks, path: Path, seed: int, n: int = 8, device: Any = "cpu"):
-    """Rows of masked input | output | ground truth, titled, with the hole in a colour the data do not use."""
-    from ..contract import denormalize
-    from ..model import eval_mode
-    from ..plots import hole_colour, labelled_grid, save_image, show_holes
-
-    n = min(n, len(dataset))
-    image = torch.stack([dataset[i]["image"] for i in range(n)]).to(device)
-    mask = fixed_masks(dataset, masks, n, image.shape[-2], image.shape[-1], seed).to(device)
-    with eval_mode(model):
-        _, pred, _, _ = model.run(image, mask)
-    out = torch.where(mask.bool(), denormalize(pred, model.contract).clamp(0, 1), image)
-    name, colour = hole_colour(image)
-    shown = show_holes(image, mask, colour)
-    tiles = [[shown[i], out[i], image[i]] for i in range(n)]
-    grid, layout = labelled_grid(tiles, col_titles=["masked input", "output", "ground truth"],
-                                 title=f"step {path.stem.removeprefix('step-').lstrip('0') or '0'} · hole shown in {name}")
-    save_image(grid, path)
-    return layout
-
-
-def save_png(grid: Tensor, path: Path) -> None:
-    """A C×H×W tensor in [0, 1] as a PNG, written atomically."""
-    from PIL import Image
-
-    from ..plots import save_image
-
-    arr = (grid.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
-    save_image(Image.fromarray(arr), path)
-
-
-def write_json(path: Path, obj: Any) -> None:
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(json.dumps(obj, indent=2) + "\n")
-    os.chmod(tmp, 0o666 & ~_umask())
-    os.replace(tmp, path)
-
-
-def _umask() -> int:
-    from ..artifact import umask
-
-    return umask()
