@@ -48,3 +48,14 @@ def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
     return str(v)
+
+
+def kept_rows(name: str, rows: list[dict], key) -> list[dict]:
+    """`rows` with the rows of results/NAME.json they do not re-measure (same `key(row)`) kept in front: a script
+    run for some cases (--only, --inputs) updates its table instead of replacing it."""
+    previous = RESULTS / f"{name}.json"
+    if not previous.is_file():
+        return rows
+    fresh = {key(r) for r in rows}
+    return [r for r in json.loads(previous.read_text())["rows"] if key(r) not in fresh] + rows
+

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import RESULTS, write  # noqa: E402
+from _common import kept_rows, write  # noqa: E402
 
 WORKER = r'''
 import json, resource, sys, time, warnings
@@ -192,11 +192,8 @@ def main() -> None:
         rows += predict_py_side_by_side(a.lama)
     if "bf16" in a.only:
         rows += bf16(["lama-big", "migan-512-places2", "aotgan-places2"])
-    previous = RESULTS / f"{a.name}.json"  # --only re-measures some parts and keeps the other rows
-    if (a.inputs or set(a.only) != {"strategies", "folder", "predict", "bf16"}) and previous.is_file():
-        key = lambda r: (r["input"], r["holes"], r["strategy"])  # noqa: E731
-        fresh = {key(r) for r in rows}
-        rows = [r for r in json.loads(previous.read_text())["rows"] if key(r) not in fresh] + rows
+    if a.inputs or set(a.only) != {"strategies", "folder", "predict", "bf16"}:  # a part re-measured, the rest kept
+        rows = kept_rows(a.name, rows, key=lambda r: (r["input"], r["holes"], r["strategy"]))
     cols = ["input", "holes", "strategy", "seconds", "peak_mb", "note", "images_per_s", "data_share",
             "speedup_vs_predict_py", "speedup_same_threads", "max_levels_apart", "fp32_seconds", "bf16_speedup",
             "bf16_max_abs_diff"]

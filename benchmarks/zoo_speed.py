@@ -10,7 +10,6 @@ Random weights built from each entry's spec (the cost does not depend on the val
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import statistics
 import sys
@@ -22,7 +21,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import RESULTS, write  # noqa: E402
+from _common import kept_rows, write  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,11 +81,8 @@ def main() -> None:
         values[name] = s
         rows.append({"model": name, "parameters": f"{n / 1e6:.1f} M", "seconds_512": s})
         print(rows[-1], flush=True)
-    previous = RESULTS / "zoo_speed.json"  # --only re-measures some rows and keeps the others
-    if a.only and previous.is_file():
-        kept = {r["model"]: r for r in json.loads(previous.read_text())["rows"]}
-        kept.update({r["model"]: r for r in rows})
-        rows = list(kept.values())
+    if a.only:  # re-measures some rows and keeps the others
+        rows = kept_rows("zoo_speed", rows, key=lambda r: r["model"])
     write("zoo_speed", rows, ["model", "parameters", "seconds_512"],
           notes=f"One 512×512 image with a 128×128 hole through inpaint(hd_strategy='original'), random weights, "
                 f"channels_last, median of {a.repeats} after a warm-up, {torch.get_num_threads()} torch threads. "

@@ -368,7 +368,8 @@ def _pydantic_problems(exc: ValidationError, prefix: str, model: type[BaseModel]
         if err["type"] == "extra_forbidden":
             fields = _fields_at(model, err["loc"][:-1])
             key = str(err["loc"][-1])
-            out.append(f"{loc}: unknown key; expected one of {choices_text(fields)}{did_you_mean(key, fields)}")
+            out.append(f"{loc}: unknown key; expected one of {choices_text(fields)}{did_you_mean(key, fields)}" if fields
+                       else f"{loc}: unknown key; this table takes no options: remove it")
         elif err["type"] == "missing":
             out.append(f"{loc}: missing required key")
         else:

@@ -97,6 +97,8 @@ CLASSES = {
         ("masks-size-absurd", "masks --preset thin --size 100000000 -o {w}/m", "at most 16384"),
         ("convert-empty-file", "convert lama.big_lama {x}/empty.ckpt --out {w}/c", "empty file"),
         ("build-empty-spec", "build {x}/empty.toml --out {w}/m", "empty: a spec needs"),
+        ("build-option-of-an-option-less-component", "build {b}/tiny.toml --set prior.intervention=latent --out {w}/m",
+         "prior.intervention: unknown key; this table takes no options"),
         ("resume-incompatible-set", "train --resume {b}/run --set encoder.channels=[8,32]", "decoder.channels[0]"),
     ],
 }
