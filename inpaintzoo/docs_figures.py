@@ -85,5 +85,5 @@ def hd_strategies(dest: Path, margin: int = 64, resize_limit: int = 128) -> Path
                                     title=f"HD strategies on a {SIDE}x{SIDE} picture; outside the hole every result "
                                           "is the input")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(dest)
+    plots.save_image(canvas, dest)  # atomic: a second `docs --hd-figure` never sees half a PNG
     return dest
