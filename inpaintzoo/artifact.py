@@ -256,6 +256,38 @@ def load_dir(folder: str | Path, device: str | torch.device = "cpu") -> InpaintM
     return model.to(device, memory_format=torch.channels_last).eval()
 
 
+DISCRIMINATOR = "discriminator.safetensors"
+
+
+def write_discriminator(folder: Path, disc: torch.nn.Module, section: dict[str, Any]) -> None:
+    """A released discriminator beside the generator, so a fine-tune can start from it (`load()` never reads it).
+    `section` is the spec's [discriminator] table it fits; config.json records it under 'discriminator'."""
+    try:
+        safetensors.torch.save_file({k: v.detach().contiguous() for k, v in disc.state_dict().items()},
+                                    str(folder / DISCRIMINATOR), metadata={"format": "pt"})
+    except Exception as exc:
+        raise LoadError(f"{folder / DISCRIMINATOR}: cannot write the discriminator ({_io_reason(exc)})") from None
+    follow_umask(folder / DISCRIMINATOR)
+    cfg = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
+    cfg["discriminator"] = section
+    (folder / CONFIG).write_text(json.dumps(cfg, indent=2) + "\n", encoding="utf-8")
+
+
+def read_discriminator(folder: Path, ref: Any) -> dict[str, torch.Tensor] | None:
+    """The discriminator weights stored in model folder `folder` when they are of `ref`'s type (a spec's
+    [discriminator]); None when the folder has none or holds another type's."""
+    path = folder / DISCRIMINATOR
+    if not path.is_file():
+        return None
+    section = read_config(folder).get("discriminator")
+    if not isinstance(section, dict) or section.get("type") != ref.type:
+        return None
+    try:
+        return safetensors.torch.load_file(str(path))
+    except Exception as exc:
+        raise LoadError(f"{path}: cannot read the discriminator ({str(exc).splitlines()[0][:100]})") from None
+
+
 def weight_mismatch(model: torch.nn.Module, stored: dict[str, torch.Tensor]) -> str:
     """'' when `stored` fits `model` exactly, else the missing, unexpected and mis-shaped keys."""
     expected = model.state_dict()

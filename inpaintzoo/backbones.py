@@ -1,4 +1,4 @@
-"""Frozen ImageNet feature networks that losses and metrics share (VGG16, AlexNet), from safetensors only.
+"""Frozen ImageNet feature networks that losses and metrics share (VGG16, VGG19, AlexNet), from safetensors only.
 
 Both come in torchvision's `features` layout, so layer indices match the papers' code (relu1_2 = 3, …).
 """
@@ -12,14 +12,14 @@ from torch import nn
 
 from .errors import InpaintzooError
 
-Arch = Literal["vgg16", "alexnet"]
+Arch = Literal["vgg16", "vgg19", "alexnet"]
 
 
 def _untrained(arch: Arch) -> nn.Sequential:
-    if arch == "vgg16":
+    if arch in ("vgg16", "vgg19"):
         import timm
 
-        return timm.create_model("vgg16", pretrained=False).features
+        return timm.create_model(arch, pretrained=False).features
     import torchvision
 
     return torchvision.models.alexnet(weights=None).features
@@ -28,21 +28,21 @@ def _untrained(arch: Arch) -> nn.Sequential:
 def load_features(arch: Arch, weights: str, key: str) -> nn.Sequential:
     """The `features` part of `arch`, frozen and in eval mode.
 
-    weights: 'timm' (VGG16 only: `vgg16.tv_in1k`, torchvision's weights as safetensors on the Hub), a path to a
+    weights: 'timm' (VGGs only: `vgg16.tv_in1k` / `vgg19.tv_in1k`, torchvision's weights as safetensors on the Hub), a path to a
     safetensors state dict with `features.*` keys (torchvision or timm layout), or 'random' (seeded, so a model
     that names it is reproducible; only on purpose). `key` names the setting in error messages.
     """
     if weights == "timm":
-        if arch != "vgg16":
+        if arch == "alexnet":
             raise InpaintzooError(f"{key} = 'timm': timm has no {arch}; give a safetensors file of its state dict")
         import timm
 
         try:
-            features = timm.create_model("vgg16.tv_in1k", pretrained=True).features
+            features = timm.create_model(f"{arch}.tv_in1k", pretrained=True).features
         except Exception as exc:
             raise InpaintzooError(
-                f"VGG16 weights could not be loaded through timm ({type(exc).__name__}); set {key} = "
-                f"'/path/to/vgg16.safetensors', or {key} = 'random' to use an untrained VGG on purpose"
+                f"{arch.upper()} weights could not be loaded through timm ({type(exc).__name__}); set {key} = "
+                f"'/path/to/{arch}.safetensors', or {key} = 'random' to use an untrained VGG on purpose"
             ) from None
     elif weights == "random":
         with torch.random.fork_rng(devices=[]):

@@ -85,9 +85,11 @@ def convert_release(converter: str, source: Path, out: Path, overwrite: bool = F
     reg = plugins.registry()
     entry = reg.get(converter, "converter")
     conv = entry.build({"zoo": zoo_entry} if zoo_entry and "zoo" in entry.config.model_fields else None)
-    model = build_model(validate(conv.spec(), reg, f"{converter} spec"), reg, check=False)
+    spec = validate(conv.spec(), reg, f"{converter} spec")
+    model = build_model(spec, reg, check=False)
     release = conv.read(source)
     state = apply_mapping(conv.mapping(list(release)), release, model.state_dict(), str(source), conv)
+    disc = released_discriminator(conv, spec, release, str(source), reg)
     model.load_state_dict(state, strict=True)
     bad = [k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()]
     if bad:
@@ -99,9 +101,34 @@ def convert_release(converter: str, source: Path, out: Path, overwrite: bool = F
     info = {"converted_from": {**provenance, **(extra or {})}}
     if verify:
         info["verify"] = verify_output(model)
-    save_model(model, out, overwrite=overwrite, extra=info)
+    if disc is None:
+        save_model(model, out, overwrite=overwrite, extra=info)
+    else:
+        from .artifact import atomic_dir, write_discriminator, write_model_files
+
+        def write(folder: Path) -> None:
+            write_model_files(model, folder, info)
+            write_discriminator(folder, disc, spec.discriminator.to_dict())
+
+        atomic_dir(out, write, overwrite)
     model.config = {**model.config, **info}
     return out, model
+
+
+def released_discriminator(conv: Any, spec: Any, release: dict[str, Tensor], source: str, registry: Any) -> Any:
+    """The release's discriminator built as the spec's [discriminator] and filled from the file, when the file holds
+    one and the converter maps it (`discriminator_mapping`); None otherwise (a generator-only file)."""
+    mapping_fn = getattr(conv, "discriminator_mapping", None)
+    if spec.discriminator is None or mapping_fn is None:
+        return None
+    mapping = mapping_fn(list(release))
+    if mapping is None or not mapping.renamed:
+        return None
+    disc = registry.get(spec.discriminator.type, "discriminator").factory(spec.discriminator.config)
+    theirs = set(mapping.renamed.values()) | set(mapping.dropped)
+    subset = {k: v for k, v in release.items() if k in theirs}
+    disc.load_state_dict(apply_mapping(mapping, subset, disc.state_dict(), source), strict=True)
+    return disc
 
 
 def verify_output(model) -> dict[str, Any]:

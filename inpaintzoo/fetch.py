@@ -295,3 +295,26 @@ def _hub_message(exc: Exception) -> str:
     if "401" in text:
         return "the token was refused (401 Unauthorized): check HF_TOKEN or `hf auth login`"
     return text
+
+
+# -- single files that training needs (a loss's pretrained backbone) --------------------------------------------
+def fetch_file(name: str, source: Source) -> Path:
+    """A file a loss needs (a perceptual backbone), fetched like a release: downloaded once into
+    INPAINTZOO_HOME/downloads/NAME with resume, checked against its pinned checksum or else the first download's
+    recorded one, under one lock per NAME. Offline, one line says where to get it."""
+    from types import SimpleNamespace
+
+    from filelock import FileLock
+
+    final = downloads_dir(name) / source.file
+    if offline() and not final.is_file():
+        raise LoadError(f"{name}: {source.file} is not in {final.parent} and this machine is offline (HF_HUB_OFFLINE=1); "
+                        f"download it from {source.where} into that folder, or give the file's path")
+    locks = home() / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(locks / f"{name}.lock"), timeout=LOCK_WAIT):
+        try:
+            return _download_url(SimpleNamespace(name=name), source)  # type: ignore[arg-type]
+        except _Unreachable as exc:
+            raise LoadError(f"{name}: {exc}; download {source.file} from {source.where} into {final.parent}, or give "
+                            f"the file's path") from None

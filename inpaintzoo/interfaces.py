@@ -177,10 +177,18 @@ class Decoder(Component):
 
 
 class Discriminator(Component):
-    """Scores images (real vs generated); used by adversarial losses in their own optimiser step."""
+    """Scores images (real vs generated); used by adversarial losses in their own optimiser step.
+
+    `forward(image, mask)` returns the scores; a discriminator whose intermediate activations feed a loss (LaMa's
+    feature matching) also defines `forward_features(image, mask) -> (scores, [activations])`.
+    """
 
     def forward(self, image: Tensor, mask: Tensor | None = None) -> Tensor:  # pragma: no cover
         raise NotImplementedError
+
+    def forward_features(self, image: Tensor, mask: Tensor | None = None) -> tuple[Tensor, list[Tensor]]:
+        raise NotImplementedError(f"{type(self).__name__} does not expose its intermediate activations "
+                                  f"(feature matching needs a discriminator that does, e.g. lama.nlayer_discriminator)")
 
 
 @dataclass
@@ -223,13 +231,19 @@ class DataTarget:
 
 
 class Loss(Component):
-    """A named, weighted training objective. `forward(ctx)` returns a scalar.
+    """A named, weighted training objective. `forward(ctx)` returns a scalar; the spec's weight scales it.
 
-    Adversarial losses also define `discriminator_loss(ctx, discriminator)`; the training loop then
-    runs a discriminator step before the generator step, with its own optimiser.
+    Adversarial losses also define `discriminator_loss(ctx, discriminator)`, the discriminator's own objective
+    (never scaled by the generator term's weight: every release weighs only the generator's adversarial term),
+    and say in which order the two steps of an iteration run (`step_order`, the release's own):
+    'd_first' (the discriminator on the detached output, then the generator against the updated discriminator:
+    mmagic, MEDFE), 'g_first' (the generator step, then the generator is run again and the discriminator steps on
+    its new output: LaMa under Lightning) or 'joint' (both gradients from one pass and the same weights, then both
+    steps: AOT-GAN).
     """
 
     adversarial: ClassVar[bool] = False
+    step_order: ClassVar[str] = "d_first"
 
     def forward(self, ctx: LossContext) -> Tensor:  # pragma: no cover
         raise NotImplementedError
@@ -321,6 +335,12 @@ class Converter:
     def where(self, key: str) -> str:
         """The file of the last `read` source that holds (or should hold) release key `key`, for messages."""
         return ""
+
+    def discriminator_mapping(self, release_keys: list[str]) -> Any:
+        """Which release key fills which parameter of the spec's [discriminator], for files that publish it (LaMa's
+        big-lama-with-discr, AOT-GAN's D*.pt, mmagic's checkpoints); None when the file holds none. The converted
+        folder then keeps it as discriminator.safetensors, where a fine-tune (`train --init`) starts from it."""
+        return None
 
 
 class Metric:

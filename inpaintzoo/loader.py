@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from . import zoo
-from .artifact import CONFIG, WEIGHTS, load_dir
+from .artifact import CONFIG, DISCRIMINATOR, WEIGHTS, load_dir
 from .errors import LoadError
 from .model import InpaintModel
 
@@ -32,13 +32,14 @@ def parse_hub_id(ref: str) -> tuple[str, str | None]:
 
 
 def download(repo_id: str, revision: str | None = None, token: str | bool | None = None) -> Path:
-    """Fetch config.json and model.safetensors only; a repo with only pickle weights is refused."""
+    """Fetch config.json and model.safetensors (and a discriminator.safetensors for fine-tuning) only; a repo with
+    only pickle weights is refused."""
     from huggingface_hub import HfApi, snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
 
     try:
         folder = Path(
-            snapshot_download(repo_id, revision=revision, token=token, allow_patterns=[CONFIG, WEIGHTS, "README.md"])
+            snapshot_download(repo_id, revision=revision, token=token, allow_patterns=[CONFIG, WEIGHTS, DISCRIMINATOR, "README.md"])
         )
     except RepositoryNotFoundError:
         raise LoadError(f"{HUB}{repo_id}: repository not found, or private and the token does not grant access") from None
@@ -71,17 +72,23 @@ def load(source: str | Path, device: str | torch.device = "cpu", token: str | bo
     from .devices import resolve_device
 
     device = resolve_device(device)
+    return load_dir(resolve_folder(source, token, local_files_only), device)
+
+
+def resolve_folder(source: str | Path, token: str | bool | None = None, local_files_only: bool = False) -> Path:
+    """The local model folder `source` names: itself, a Hub snapshot, or a zoo entry's shipped, converted or Hub
+    weights (fetched and converted first when needed)."""
     s = str(source)
     if s.startswith(LOCAL):
-        return load_dir(Path(s[len(LOCAL):]).expanduser(), device)
+        return Path(s[len(LOCAL):]).expanduser()
     if s.startswith(HUB):
         repo, rev = parse_hub_id(s[len(HUB):])
-        return load_dir(download(repo, rev, token), device)
+        return download(repo, rev, token)
     path = Path(s).expanduser()
     if path.is_dir():
-        return load_dir(path, device)
+        return path
     if s in zoo.index():
-        return load_zoo(zoo.get(s), device, token, local_files_only)
+        return zoo_folder(zoo.get(s), token, local_files_only)
     if "/" in s or "\\" in s or path.suffix:
         raise LoadError(f"{s}: no such model folder")
     zoo.get(s)  # raises with a did-you-mean over the zoo
@@ -92,14 +99,18 @@ def load_zoo(entry: zoo.ZooEntry, device: str | torch.device = "cpu", token: str
              local_files_only: bool = False) -> InpaintModel:
     """A zoo entry's weights: shipped in the package, a release fetched and converted on first use (then cached
     in INPAINTZOO_HOME), or from the Hub."""
+    return load_dir(zoo_folder(entry, token, local_files_only), device)
+
+
+def zoo_folder(entry: zoo.ZooEntry, token: str | bool | None = None, local_files_only: bool = False) -> Path:
     status = entry.weights_status()
     if status.startswith("shipped"):
-        return load_dir(entry.shipped_dir, device)
+        return entry.shipped_dir
     if entry.release is not None:
         from .fetch import ensure
 
-        return load_dir(ensure(entry, token=token, local_files_only=local_files_only), device)
+        return ensure(entry, token=token, local_files_only=local_files_only)
     if entry.hub:
-        return load_dir(download(entry.hub, entry.revision, token), device)
+        return download(entry.hub, entry.revision, token)
     raise LoadError(f"zoo model '{entry.name}' has no weights yet; train it with `inpaintzoo train {entry.name}` "
                     f"or build it untrained with `inpaintzoo build {entry.name} --out DIR`")

@@ -48,13 +48,30 @@ class TrainingParts(nn.Module):
     def adversarial(self) -> list[str]:
         return [n for n, loss in self.losses.items() if loss.adversarial]
 
+    @property
+    def step_order(self) -> str:
+        """How an iteration orders its generator and discriminator steps: what the adversarial losses name (their
+        config's `step_order`, else their class's), which must agree."""
+        from .gan import STEP_ORDERS
+
+        orders = {n: getattr(self.losses[n].cfg, "step_order", type(self.losses[n]).step_order) for n in self.adversarial}
+        found = sorted(set(orders.values()))
+        if len(found) > 1:
+            raise ValueError("the adversarial losses name different step orders (" + ", ".join(
+                f"losses.{n}: {o}" for n, o in orders.items()) + "); set one step_order for all")
+        order = found[0] if found else "d_first"
+        if order not in STEP_ORDERS:
+            raise ValueError(f"step_order '{order}': expected one of {', '.join(STEP_ORDERS)}")
+        return order
+
     def generator_losses(self, ctx: LossContext) -> dict[str, Tensor]:
         """Every weighted term the generator minimises, by name."""
         return {name: self.weights[name] * loss(ctx) for name, loss in self.losses.items()}
 
     def discriminator_loss(self, ctx: LossContext) -> Tensor:
-        """The discriminator's objective: its adversarial losses on the (detached) output of the same pass."""
-        return sum(self.weights[n] * self.losses[n].discriminator_loss(ctx, self.discriminator) for n in self.adversarial)
+        """The discriminator's objective: its adversarial losses' own terms, unweighted (a spec weight scales the
+        generator's adversarial term only, as in every release this toolkit ports)."""
+        return sum(self.losses[n].discriminator_loss(ctx, self.discriminator) for n in self.adversarial)
 
 
 class InpaintModel(nn.Module):

@@ -82,3 +82,28 @@ def resolve(raw: dict[str, Any], sets: dict[str, Any]) -> dict[str, Any]:
     if "train.epochs" in sets and "train.steps" not in sets and isinstance(out.get("train"), dict):
         out["train"].pop("steps", None)
     return out
+
+
+def keep_losses(raw: dict[str, Any], names: list[str], registry: Any, source: str) -> dict[str, Any]:
+    """`raw` with only the loss terms `names` (`train --losses l1`: a release's recipe without its GAN, chosen
+    explicitly); its [discriminator] goes too when none of the kept terms is adversarial."""
+    losses = raw.get("losses") if isinstance(raw.get("losses"), dict) else {}
+    unknown = [n for n in names if n not in losses]
+    if unknown or not names:
+        from .errors import choices_text, did_you_mean
+
+        bad = unknown[0] if unknown else ""
+        raise InputError(f"--losses {','.join(names)}: {source} has no loss term '{bad}'; its terms: "
+                         f"{choices_text(losses) or 'none'}{did_you_mean(bad, losses) if bad else ''}")
+    out = copy.deepcopy(raw)
+    out["losses"] = {n: losses[n] for n in names}
+
+    def adversarial(body: Any) -> bool:
+        try:
+            return bool(registry.get(str(body.get("type")), "loss").factory.adversarial)
+        except Exception:  # an unknown type: spec validation names it
+            return False
+
+    if not any(adversarial(b) for b in out["losses"].values() if isinstance(b, dict)):
+        out.pop("discriminator", None)
+    return out

@@ -120,7 +120,13 @@ class TrainSpec(Strict):
     optimizer: OptimizerSpec = OptimizerSpec()
     discriminator_optimizer: OptimizerSpec = OptimizerSpec(lr=2e-4, betas=(0.5, 0.999))
     schedule: ScheduleSpec = ScheduleSpec()
-    grad_clip: float | None = Field(None, gt=0)
+    grad_clip: float | None = Field(None, gt=0, description="clip the generator's gradient norm to this")
+    discriminator_grad_clip: float | None = Field(None, gt=0, description="clip the discriminator's gradient norm "
+                                                                        "to this (LaMa: 1, as Lightning clips both)")
+    discriminator_init: Literal["auto", "required", "fresh"] = Field(
+        "auto", description="with --init: 'auto' starts the discriminator from the model folder's "
+                            "discriminator.safetensors when it has one (a converted release that published its "
+                            "discriminator), else fresh; 'required' refuses a folder without one; 'fresh' never uses it")
     ema: float | None = Field(None, gt=0, lt=1, description="EMA decay of the weights; none when unset")
     amp: bool = False
     channels_last: bool = Field(True, description="NHWC memory layout: 2–4× faster depthwise convs on CPU")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
 from . import positive_float, positive_int
@@ -24,7 +25,11 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="--set train.seed=N")
     p.add_argument("--out", help="run folder (default runs/NAME)")
     p.add_argument("--resume", metavar="RUN", help="continue the run in RUN from its newest intact checkpoint")
-    p.add_argument("--init", metavar="MODEL", help="start from a published model's weights (folder, hf-hub:…, zoo name): fine-tuning")
+    p.add_argument("--init", metavar="MODEL", help="start from a published model's weights (folder, hf-hub:…, zoo name): "
+                   "fine-tuning; a zoo model with released weights starts from them unless --from-scratch")
+    p.add_argument("--from-scratch", action="store_true", help="train a zoo model with released weights from fresh weights")
+    p.add_argument("--losses", metavar="NAME,…", help="keep only these loss terms of the spec (e.g. --losses l1: a release's "
+                   "recipe without its GAN); the discriminator goes when no kept term is adversarial")
     p.add_argument("--device", default="auto", help="auto (the best present: cuda, mps, cpu; said on the first line), "
                                                     "cpu, cuda, cuda:N or mps")
     p.add_argument("--amp", action="store_true", help="mixed precision: bfloat16 on CPU, float16 + grad scaler on CUDA")
@@ -42,7 +47,7 @@ def cmd_train(a: argparse.Namespace) -> int:
 
     from .. import plugins
     from ..errors import InpaintzooError
-    from ..overrides import parse_sets, resolve, shorthands
+    from ..overrides import keep_losses, parse_sets, resolve, shorthands
     from ..spec import validate
     from ..train.loop import RunOptions, Trainer, TrainingError, resolve_device
     from ..zoo import resolve_spec
@@ -75,6 +80,11 @@ def cmd_train(a: argparse.Namespace) -> int:
         raw, source = resolve_spec(a.spec)
     else:
         raise InpaintzooError("train: give a spec or zoo name, or --resume RUN")
+    if a.losses is not None:
+        if a.resume:
+            raise InpaintzooError("--losses: a resumed run keeps its loss terms; start a new run to change them")
+        raw = keep_losses(raw, [n.strip() for n in a.losses.split(",") if n.strip()], reg, source)
+    init = a.init or _release_init(a)
     spec = validate(resolve(raw, sets), reg, source + (" with --set" if sets else ""))
     record = {**record, **sets}
     out = Path(a.resume) if a.resume else Path(a.out or f"runs/{spec.model.name}")
@@ -85,7 +95,7 @@ def cmd_train(a: argparse.Namespace) -> int:
     try:
         opts = RunOptions(out=out, data=a.data, val_data=a.val_data, resume=bool(a.resume), device=a.device,
                           quiet=a.quiet, stop_after=a.stop_after, max_minutes=a.max_minutes, overrides=record,
-                          init=a.init, tensorboard=not a.no_tensorboard, progress_interval=a.progress_every)
+                          init=init, tensorboard=not a.no_tensorboard, progress_interval=a.progress_every)
         run = Trainer(spec, opts).fit()  # a resumed run's spec.json is rewritten only once its checkpoint fits it
     finally:
         if dist.is_initialized():
@@ -93,6 +103,23 @@ def cmd_train(a: argparse.Namespace) -> int:
     if not a.quiet:
         print(f"run folder: {run}" + (f" (model: {run / 'final'})" if (run / "final").exists() else ""))
     return 0
+
+
+def _release_init(a: argparse.Namespace) -> str | None:
+    """A zoo model with released weights fine-tunes from them by default (what its users ask for), saying so."""
+    from .. import zoo
+    from ..errors import InpaintzooError
+
+    entry = zoo.get(a.spec) if a.spec and not a.resume and a.spec in zoo.index() else None
+    if entry is None or entry.release is None:
+        if a.from_scratch:
+            raise InpaintzooError("--from-scratch: only for a zoo model with released weights (which otherwise fine-tunes)")
+        return None
+    if a.from_scratch:
+        return None
+    print(f"fine-tuning {a.spec} from its released weights (fetched and converted on first use); --from-scratch "
+          f"trains fresh weights", file=sys.stderr)
+    return a.spec
 
 
 COMMANDS = {"train": (_add_train, cmd_train)}

@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 from torch import Tensor
 
 from ..interfaces import ComponentConfig, MaskGenerator
@@ -148,16 +148,27 @@ LAMA_PRESETS = {
     ("medium", 512): LamaPreset(512, 4, 10, 100, 200, box_proba=0.3, box_margin=0, box_min=30, box_max=150, box_max_times=5),
     ("thick", 256): LamaPreset(256, 1, 5, 100, 200, box_proba=0.3, box_margin=10, box_min=30, box_max=150, box_max_times=3),
     ("thick", 512): LamaPreset(512, 1, 5, 250, 450, box_proba=0.3, box_margin=10, box_min=30, box_max=300, box_max_times=4),
+    # what LaMa trains big-lama and LaMa-Fourier with (configs/training/data/abl-04-256-mh-dist.yaml: irregular and box
+    # generators at equal probability); the training generator has no area limit: use it with max_area = 1
+    ("train", 256): LamaPreset(256, 1, 5, 100, 200, box_proba=1.0, box_margin=10, box_min=30, box_max=150, box_max_times=4),
 }
 LAMA_MAX_AREA = 0.5
 
 
 class LamaConfig(ComponentConfig):
-    preset: Literal["thin", "medium", "thick"] = "medium"
+    preset: Literal["thin", "medium", "thick", "train"] = Field(
+        "medium", description="LaMa's evaluation sets random_{thin,medium,thick}_{resolution}, or 'train': its training "
+                              "masks (abl-04-256-mh-dist, resolution 256)")
     resolution: Literal[256, 512] = Field(256, description="LaMa's configuration: random_{preset}_{resolution}; sizes "
                                                           "are pixels at that resolution, scaled with the image")
     max_area: float = Field(LAMA_MAX_AREA, gt=0, le=1, description="masks covering more of the image are drawn again "
                                                                     "(LaMa's max_tamper_area)")
+
+    @model_validator(mode="after")
+    def _known_preset(self) -> "LamaConfig":
+        if (self.preset, self.resolution) not in LAMA_PRESETS:
+            raise ValueError(f"preset '{self.preset}' exists at resolution 256 only; set resolution = 256")
+        return self
 
 
 class LamaMask(MaskGenerator):

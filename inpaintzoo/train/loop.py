@@ -1,8 +1,8 @@
 """One training loop for every model: VAEs, adversarial models and auto-encoders alike.
 
-How a step runs is decided by the model's components, not by its name. Each step runs the generator once;
-if the training parts include an adversarial loss, the discriminator takes its step on the detached output
-of that same pass, then the generator takes its step with the discriminator frozen (the standard order).
+How a step runs is decided by the model's components, not by its name. Each step runs the generator; if the
+training parts include an adversarial loss, the discriminator takes its own step, in the order that loss names
+(its release's: `steps.py`), with the discriminator frozen during the generator's.
 Resume restores everything (weights, optimisers, schedulers, scaler, EMA, RNG states, step), and data
 are drawn from per-sample seeds (see `data.py`), so a stopped and resumed run — by `--stop-after`,
 Ctrl-C or a budget — reaches the weights of an uninterrupted one.
@@ -25,6 +25,7 @@ from .. import plugins
 from ..artifact import remove_stale_temps, save_model, weight_mismatch
 from ..build import build_model, data_targets
 from ..errors import InpaintzooError
+from ..interfaces import LossContext
 from ..model import InpaintModel, TrainingParts
 from ..devices import resolve_device  # noqa: F401  (the training loop's device, as every command's)
 from ..spec import ModelSpec
@@ -34,7 +35,8 @@ from .data import (DataError, EpochBatches, TrainItems, auto_workers, build_data
 from .logs import RunLog
 from .optim import Schedule, make_optimizer
 from .outputs import evaluate, write_json, write_sample_grid
-from .runtime import StopRequest, _dist_info, allreduce_grads, frozen
+from .runtime import StopRequest, _dist_info
+from .steps import run_iteration
 
 
 class TrainingError(InpaintzooError):
@@ -86,6 +88,12 @@ class Trainer:
         if opts.init:
             self._init_from(opts.init)
         self.parts: TrainingParts = self.model.train_components(self.registry)
+        try:
+            self.parts.step_order  # the adversarial losses agree on one order before anything runs
+        except ValueError as exc:
+            raise TrainingError(f"{spec.source}: {exc}") from None
+        if opts.init:
+            self._init_discriminator(opts.init)
         self.memory_format = torch.channels_last if self.t.channels_last else torch.contiguous_format
         self.model.to(memory_format=self.memory_format)
         self.parts.to(memory_format=self.memory_format)
@@ -139,6 +147,32 @@ class Trainer:
             raise TrainingError(f"--init {source}: its weights do not fit this spec's generator: {problem}")
         self.model.load_state_dict(init.state_dict())
 
+    def _init_discriminator(self, source: str) -> None:
+        """The discriminator from the --init folder's discriminator.safetensors (a converted release that published
+        one), as `train.discriminator_init` says."""
+        from ..artifact import read_discriminator
+        from ..loader import resolve_folder
+
+        disc, how = self.parts.discriminator, self.t.discriminator_init
+        if disc is None or how == "fresh":
+            self.init_note = "" if disc is None else "discriminator: fresh (train.discriminator_init = 'fresh')"
+            return
+        folder = resolve_folder(source)
+        stored = read_discriminator(folder, self.spec.discriminator)
+        if stored is None:
+            if how == "required":
+                raise TrainingError(f"--init {source}: {folder} holds no discriminator.safetensors for "
+                                    f"'{self.spec.discriminator.type}' (a generator-only release); convert the release "
+                                    f"file that holds the discriminator, or set train.discriminator_init = 'fresh'")
+            self.init_note = f"discriminator: fresh ({source} holds only the generator)"
+            return
+        problem = weight_mismatch(disc, stored)
+        if problem:
+            raise TrainingError(f"--init {source}: its discriminator does not fit [discriminator] "
+                                f"'{self.spec.discriminator.type}': {problem}")
+        disc.load_state_dict(stored)
+        self.init_note = f"discriminator: from {folder / 'discriminator.safetensors'}"
+
     def notes(self) -> list[str]:
         """What the user should know when a run starts."""
         out = []
@@ -147,6 +181,8 @@ class Trainer:
         if frac and not self.opts.val_data:
             out.append(f"note: {self.spec.data['dataset'].type} holds out {frac:.0%} of its folder for validation "
                        f"(val_fraction = {frac}); --val-data DIR validates on another folder instead")
+        if getattr(self, "init_note", ""):
+            out.append(self.init_note)
         out.append(f"data: {len(self.train_set)} training images, {len(self.val_set)} for validation; "
                    f"{self.num_workers} loader worker(s); training on {self.device}"
                    + (f" ({torch.get_num_threads()} threads)" if self.device.type == "cpu" else ""))
@@ -216,6 +252,8 @@ class Trainer:
 
     # -- one step ------------------------------------------------------------------------------
     def train_step(self, batch: dict[str, Tensor]) -> dict[str, float]:
+        """One iteration: the generator's step and, for adversarial losses, the discriminator's, in the order those
+        losses name (`steps.py`)."""
         model, parts = self.model, self.parts
         model.train()
         parts.train()
@@ -223,43 +261,20 @@ class Trainer:
         image = batch["image"].to(dev, non_blocking=True).contiguous(memory_format=self.memory_format)
         mask = batch["mask"].to(dev, non_blocking=True).contiguous(memory_format=self.memory_format)
         labels = batch["labels"].to(dev, non_blocking=True) if "labels" in batch else None
+        targets = {k.removeprefix("target/"): v.to(dev, non_blocking=True) for k, v in batch.items() if k.startswith("target/")}
         progress = self.step / max(1, self.plan)
         amp = (lambda: torch.autocast(dev.type, dtype=self.amp_dtype)) if self.use_amp else nullcontext
-        logs: dict[str, float] = {}
-        with amp():
-            out = self.net(image, mask, labels, progress, self.step, discriminator=parts.discriminator)
-        ctx = out.context
-        ctx.targets = {k.removeprefix("target/"): v.to(dev, non_blocking=True) for k, v in batch.items() if k.startswith("target/")}
-        if self.opt_d is not None:  # D step on the detached output of this same pass
+
+        def forward() -> LossContext:
             with amp():
-                d_loss = parts.discriminator_loss(ctx)
-            self._check_finite({"discriminator": d_loss})
-            self.opt_d.zero_grad(set_to_none=True)
-            self.scaler.scale(d_loss).backward()
-            allreduce_grads(list(parts.discriminator.parameters()), self.world)
-            self.scaler.step(self.opt_d)
-            self.sched_d.step()
-            logs["d_loss"] = float(d_loss.detach())
-        with frozen(parts.discriminator), amp():
-            losses = parts.generator_losses(ctx)
-        self._check_finite(losses)
-        total = sum(losses.values())
-        self.opt.zero_grad(set_to_none=True)
-        self.scaler.scale(total).backward()
-        allreduce_grads(self.loss_params, self.world)
-        if self.t.grad_clip:
-            self.scaler.unscale_(self.opt)
-            nn.utils.clip_grad_norm_(self.opt.param_groups[0]["params"], self.t.grad_clip)
-        self.scaler.step(self.opt)
-        self.scaler.update()
-        self.sched.step()
-        for loss in parts.losses.values():
-            loss.after_step(ctx)
+                ctx = self.net(image, mask, labels, progress, self.step, discriminator=parts.discriminator).context
+            ctx.targets = targets
+            return ctx
+
+        logs = run_iteration(self, forward, amp)
         if self.ema is not None:
             self.ema.update(model, step=self.step)
         self.step += 1
-        logs.update({k: float(v.detach()) for k, v in losses.items()})
-        logs["loss"] = float(total.detach())
         return logs
 
     def _check_finite(self, losses: dict[str, Tensor]) -> None:

@@ -17,6 +17,7 @@ from pydantic import Field
 from torch import Tensor
 
 from inpaintzoo.convert import ConvertError, Mapping, read_checkpoint, tensors
+from inpaintzoo.gan import spectral_norm_keys
 from inpaintzoo.interfaces import ComponentConfig, Converter
 
 #: the authors' layout: their module path → ours (inside `encoder.` / `decoder.`)
@@ -32,7 +33,9 @@ MMAGIC = [(r"generator\.encoder\.encoder\.1\.conv\.", "encoder.layers.1."), (r"g
           (r"generator\.dilation_neck\.model\.(\d+)\.gate\.1\.conv\.", r"decoder.middle.\1.gate.1."),
           (r"generator\.decoder\.decoder\.0\.conv\.", "decoder.up1."), (r"generator\.decoder\.decoder\.1\.conv\.", "decoder.up2."),
           (r"generator\.decoder\.decoder\.2\.conv\.", "decoder.out.")]
-TRAINING_ONLY = {"disc.": "the training discriminator", "loss_": "a loss network (training)"}
+TRAINING_ONLY = {"disc.": "the training discriminator (kept as discriminator.safetensors)", "loss_": "a loss network (training)",
+                 "D:": "the training discriminator (kept as discriminator.safetensors)"}
+AUTHORS_D = "D:"  # the authors' D*.pt keys, read beside G*.pt, carry this prefix
 
 
 class AOTGANReleaseConfig(ComponentConfig):
@@ -60,14 +63,29 @@ class AOTGANConverter(Converter):
         return list(json.loads((Path(__file__).parent / "release_keys.json").read_text(encoding="utf-8"))[self.layout])
 
     def read(self, source: Path) -> dict[str, Tensor]:
+        disc: dict[str, Tensor] = {}
         if source.is_dir():
             found = sorted(source.glob("G*.pt"))
             if not found:
                 raise ConvertError(f"{source}: no G*.pt in the folder; expected the authors' experiment folder or the file")
+            partner = source / ("D" + found[-1].name[1:])  # the authors save D{iteration}.pt beside G{iteration}.pt
+            if partner.is_file():
+                disc = {f"{AUTHORS_D}{k}": v for k, v in tensors(read_checkpoint(partner)).items()}
             source = found[-1]
         self.file = source.name
         ckpt = read_checkpoint(source)
-        return tensors(ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else {})
+        return {**tensors(ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else {}), **disc}
+
+    def discriminator_mapping(self, release_keys: list[str]) -> Mapping | None:
+        """The authors' D*.pt (beside G*.pt in their folder) or mmagic's `disc.model.N`: spectral-norm convs 0–3 and the
+        output conv, as `aotgan.discriminator`'s `layers.N`."""
+        m = Mapping()
+        for key in release_keys:
+            hit = re.match(rf"{re.escape(AUTHORS_D)}conv\.(\d)\.(\w+)$", key) or re.match(r"disc\.model\.(\d)\.(?:conv\.)?(\w+)$", key)
+            if hit:
+                i = int(hit[1]) // 2 if key.startswith(AUTHORS_D) else int(hit[1])
+                m.renamed[spectral_norm_keys(f"layers.{i}.{hit[2]}")] = key
+        return m if m.renamed else None
 
     def mapping(self, release_keys: list[str]) -> Mapping:
         m = Mapping()

@@ -15,6 +15,7 @@ from pydantic import Field
 from torch import Tensor
 
 from inpaintzoo.convert import Mapping, read_checkpoint, tensors
+from inpaintzoo.gan import spectral_norm_keys
 from inpaintzoo.interfaces import ComponentConfig, Converter
 
 RULES = [
@@ -27,7 +28,7 @@ RULES = [
     (r"generator\.stage2\.contextual_attention_neck\.conv(\d)\.conv\.conv\.(\w+)$", lambda m: f"decoder.attention_convs.{int(m[1]) - 1}.conv.{m[2]}"),
     (r"generator\.stage2\.decoder\.dec(\d)\.conv\.conv\.(\w+)$", lambda m: f"decoder.decoder.layers.{int(m[1]) - 1}.conv.{m[2]}"),
 ]
-DROPPED = {"disc.": "the training discriminator",
+DROPPED = {"disc.": "the training discriminator (kept as discriminator.safetensors)",
            "generator.stage2.contextual_attention_neck.contextual_attention.fuse_kernel": "a constant 3×3 identity kernel"}
 
 
@@ -71,3 +72,13 @@ class DeepFillConverter(Converter):
                     m.renamed[fn(hit)] = key
                     break
         return m
+
+    def discriminator_mapping(self, release_keys: list[str]) -> Mapping | None:
+        """`disc.convN.conv.{weight_orig, weight_u, weight_v, bias}` (mmcv's ConvModule with spectral norm) →
+        `deepfill.sn_patchgan`'s `convs.{N−1}`."""
+        m = Mapping()
+        for key in release_keys:
+            hit = re.match(r"disc\.conv(\d+)\.conv\.(\w+)$", key)
+            if hit:
+                m.renamed[spectral_norm_keys(f"convs.{int(hit[1]) - 1}.{hit[2]}")] = key
+        return m if m.renamed else None

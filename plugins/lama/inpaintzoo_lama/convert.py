@@ -7,6 +7,10 @@ residual blocks, 23 the concatenation, 24–32 three ConvTranspose/BN/ReLU level
 sigmoid), and training-only modules beside it (discriminator, the ResNet perceptual loss, evaluators). Its
 hyper-parameters are pickled OmegaConf objects, read as inert placeholders.
 
+The release's `make_checkpoint.py` strips the discriminator from big-lama.zip; the authors' `big-lama-with-discr`
+keeps it (`discriminator.modelN.*`, pix2pixHD's N-layer PatchGAN): converted from such a file, the model folder also
+holds discriminator.safetensors, where `inpaintzoo train --init` starts a fine-tune's discriminator.
+
 IOPaint's `big-lama.pt` (what most LaMa users hold) is a TorchScript trace of the release's training module made
 as the release's `bin/to_jit.py`: the same 989 generator tensors under `model.generator.model.N.*`. It is read
 as an archive of tensors (inpaintzoo.pickles), never executed. Accepted sources: the zip, the unpacked folder,
@@ -27,7 +31,7 @@ from inpaintzoo.interfaces import ComponentConfig, Converter
 
 #: what the release holds beside the generator, and why none of it is needed to inpaint
 TRAINING_ONLY = {
-    "discriminator.": "the training discriminator",
+    "discriminator.": "the training discriminator (kept as discriminator.safetensors for fine-tuning)",
     "loss_resnet_pl.": "the ResNet perceptual loss network (training)",
     "loss_pl.": "the perceptual loss network (training)",
     "val_evaluator.": "an evaluator of the training run",
@@ -108,3 +112,11 @@ class BigLamaConverter(Converter):
                 continue  # left unmapped: reported as an unconsumed key
             m.renamed[ours] = key
         return m
+
+    def discriminator_mapping(self, release_keys: list[str]) -> Mapping | None:
+        m = Mapping()
+        for key in release_keys:
+            hit = re.match(r"(?:model\.)?discriminator\.(model\d+\..+)$", key)
+            if hit:
+                m.renamed[hit[1]] = key
+        return m if m.renamed else None

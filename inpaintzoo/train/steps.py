@@ -1,0 +1,93 @@
+"""One training iteration: the generator step, and the discriminator step in the order the adversarial losses name.
+
+Each release orders its two steps its own way (see `Loss.step_order`); the loop runs the order the spec's losses
+name, so a fine-tune from released weights takes the release's steps:
+
+- `d_first` (mmagic, MEDFE): D steps on the detached output of the pass, then G against the updated D;
+- `g_first` (LaMa under Lightning): G steps, G runs again (train mode, no gradient) and D steps on that output;
+- `joint` (AOT-GAN): both gradients from one pass and the pre-step weights, then both steps.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from ..interfaces import LossContext
+from .runtime import allreduce_grads, frozen
+
+
+def run_iteration(tr: Any, forward: Callable[[], LossContext], amp: Callable[[], AbstractContextManager]) -> dict[str, float]:
+    """One iteration of trainer `tr` (its model, parts, optimisers, scaler): returns the logged values."""
+    ctx = forward()
+    logs: dict[str, float] = {}
+    if tr.opt_d is None:
+        losses = _generator_losses(tr, ctx, amp)
+        _generator_step(tr, losses)
+    else:
+        order = tr.parts.step_order
+        if order == "d_first":
+            logs["d_loss"] = _discriminator_step(tr, _discriminator_loss(tr, ctx, amp))
+            losses = _generator_losses(tr, ctx, amp)
+            _generator_step(tr, losses)
+        elif order == "g_first":
+            losses = _generator_losses(tr, ctx, amp)
+            _generator_step(tr, losses)
+            with torch.no_grad():
+                again = forward()  # the updated generator, in train mode (its batch norms update as the release's)
+            logs["d_loss"] = _discriminator_step(tr, _discriminator_loss(tr, again, amp))
+        else:  # joint
+            d_loss = _discriminator_loss(tr, ctx, amp)
+            losses = _generator_losses(tr, ctx, amp)
+            _generator_step(tr, losses)
+            logs["d_loss"] = _discriminator_step(tr, d_loss)
+    for loss in tr.parts.losses.values():
+        loss.after_step(ctx)
+    logs.update({k: float(v.detach()) for k, v in losses.items()})
+    logs["loss"] = float(sum(losses.values()).detach())
+    return logs
+
+
+def _generator_losses(tr: Any, ctx: LossContext, amp: Callable[[], AbstractContextManager]) -> dict[str, Tensor]:
+    with frozen(tr.parts.discriminator), amp():
+        losses = tr.parts.generator_losses(ctx)
+    tr._check_finite(losses)
+    return losses
+
+
+def _generator_step(tr: Any, losses: dict[str, Tensor]) -> None:
+    total = sum(losses.values())
+    tr.opt.zero_grad(set_to_none=True)
+    tr.scaler.scale(total).backward()
+    allreduce_grads(tr.loss_params, tr.world)
+    _clip(tr, tr.opt, tr.t.grad_clip)
+    tr.scaler.step(tr.opt)
+    tr.scaler.update()
+    tr.sched.step()
+
+
+def _discriminator_loss(tr: Any, ctx: LossContext, amp: Callable[[], AbstractContextManager]) -> Tensor:
+    with amp():
+        d_loss = tr.parts.discriminator_loss(ctx)
+    tr._check_finite({"discriminator": d_loss})
+    return d_loss
+
+
+def _discriminator_step(tr: Any, d_loss: Tensor) -> float:
+    tr.opt_d.zero_grad(set_to_none=True)
+    tr.scaler.scale(d_loss).backward()
+    allreduce_grads(list(tr.parts.discriminator.parameters()), tr.world)
+    _clip(tr, tr.opt_d, tr.t.discriminator_grad_clip)
+    tr.scaler.step(tr.opt_d)
+    tr.scaler.update()
+    tr.sched_d.step()
+    return float(d_loss.detach())
+
+
+def _clip(tr: Any, opt: torch.optim.Optimizer, max_norm: float | None) -> None:
+    if max_norm:
+        tr.scaler.unscale_(opt)
+        nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"] if p.grad is not None], max_norm)
