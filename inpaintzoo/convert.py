@@ -127,7 +127,14 @@ def released_discriminator(conv: Any, spec: Any, release: dict[str, Tensor], sou
     disc = registry.get(spec.discriminator.type, "discriminator").factory(spec.discriminator.config)
     theirs = set(mapping.renamed.values()) | set(mapping.dropped)
     subset = {k: v for k, v in release.items() if k in theirs}
-    disc.load_state_dict(apply_mapping(mapping, subset, disc.state_dict(), source), strict=True)
+    try:
+        disc.load_state_dict(apply_mapping(mapping, subset, disc.state_dict(), source), strict=True)
+    except ConvertError as exc:  # the generator is what inference needs: a discriminator that does not fit is left out
+        import logging
+
+        logging.getLogger(__name__).warning("the release's discriminator does not fit [discriminator] '%s' and is not "
+                                            "kept (a fine-tune starts a fresh one): %s", spec.discriminator.type, exc)
+        return None
     return disc
 
 

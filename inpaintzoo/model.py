@@ -64,6 +64,12 @@ class TrainingParts(nn.Module):
             raise ValueError(f"step_order '{order}': expected one of {', '.join(STEP_ORDERS)}")
         return order
 
+    @property
+    def discriminator_frozen(self) -> bool:
+        """Whether the generator's terms leave the discriminator's gradients alone: always, unless an adversarial loss
+        reproduces a release whose trainer let them through (AOT-GAN's `release_gradients`)."""
+        return not any(getattr(self.losses[n].cfg, "release_gradients", False) for n in self.adversarial)
+
     def generator_losses(self, ctx: LossContext) -> dict[str, Tensor]:
         """Every weighted term the generator minimises, by name."""
         return {name: self.weights[name] * loss(ctx) for name, loss in self.losses.items()}

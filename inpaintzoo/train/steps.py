@@ -39,11 +39,17 @@ def run_iteration(tr: Any, forward: Callable[[], LossContext], amp: Callable[[],
             with torch.no_grad():
                 again = forward()  # the updated generator, in train mode (its batch norms update as the release's)
             logs["d_loss"] = _discriminator_step(tr, _discriminator_loss(tr, again, amp))
-        else:  # joint
-            d_loss = _discriminator_loss(tr, ctx, amp)
+        else:  # joint: the generator's terms first, as AOT-GAN's loss calls its discriminator (spectral-norm vectors
+            # advance per call), then the discriminator's; both backward from the pre-step weights, then both steps
             losses = _generator_losses(tr, ctx, amp)
-            _generator_step(tr, losses)
-            logs["d_loss"] = _discriminator_step(tr, d_loss)
+            d_loss = _discriminator_loss(tr, ctx, amp)
+            tr.opt.zero_grad(set_to_none=True)
+            tr.opt_d.zero_grad(set_to_none=True)
+            tr.scaler.scale(sum(losses.values())).backward()
+            tr.scaler.scale(d_loss).backward()
+            _finish(tr, tr.opt, tr.sched, tr.loss_params, tr.t.grad_clip)
+            _finish(tr, tr.opt_d, tr.sched_d, list(tr.parts.discriminator.parameters()), tr.t.discriminator_grad_clip)
+            logs["d_loss"] = float(d_loss.detach())
     for loss in tr.parts.losses.values():
         loss.after_step(ctx)
     logs.update({k: float(v.detach()) for k, v in losses.items()})
@@ -52,21 +58,17 @@ def run_iteration(tr: Any, forward: Callable[[], LossContext], amp: Callable[[],
 
 
 def _generator_losses(tr: Any, ctx: LossContext, amp: Callable[[], AbstractContextManager]) -> dict[str, Tensor]:
-    with frozen(tr.parts.discriminator), amp():
+    # the discriminator is frozen for the generator's terms unless a loss reproduces a release that let them reach it
+    with frozen(tr.parts.discriminator if tr.parts.discriminator_frozen else None), amp():
         losses = tr.parts.generator_losses(ctx)
     tr._check_finite(losses)
     return losses
 
 
 def _generator_step(tr: Any, losses: dict[str, Tensor]) -> None:
-    total = sum(losses.values())
     tr.opt.zero_grad(set_to_none=True)
-    tr.scaler.scale(total).backward()
-    allreduce_grads(tr.loss_params, tr.world)
-    _clip(tr, tr.opt, tr.t.grad_clip)
-    tr.scaler.step(tr.opt)
-    tr.scaler.update()
-    tr.sched.step()
+    tr.scaler.scale(sum(losses.values())).backward()
+    _finish(tr, tr.opt, tr.sched, tr.loss_params, tr.t.grad_clip)
 
 
 def _discriminator_loss(tr: Any, ctx: LossContext, amp: Callable[[], AbstractContextManager]) -> Tensor:
@@ -79,15 +81,16 @@ def _discriminator_loss(tr: Any, ctx: LossContext, amp: Callable[[], AbstractCon
 def _discriminator_step(tr: Any, d_loss: Tensor) -> float:
     tr.opt_d.zero_grad(set_to_none=True)
     tr.scaler.scale(d_loss).backward()
-    allreduce_grads(list(tr.parts.discriminator.parameters()), tr.world)
-    _clip(tr, tr.opt_d, tr.t.discriminator_grad_clip)
-    tr.scaler.step(tr.opt_d)
-    tr.scaler.update()
-    tr.sched_d.step()
+    _finish(tr, tr.opt_d, tr.sched_d, list(tr.parts.discriminator.parameters()), tr.t.discriminator_grad_clip)
     return float(d_loss.detach())
 
 
-def _clip(tr: Any, opt: torch.optim.Optimizer, max_norm: float | None) -> None:
+def _finish(tr: Any, opt: torch.optim.Optimizer, sched: Any, params: list[Tensor], max_norm: float | None) -> None:
+    """All-reduce the gradients across ranks, clip their norm, step the optimiser and its schedule."""
+    allreduce_grads(params, tr.world)
     if max_norm:
         tr.scaler.unscale_(opt)
         nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"] if p.grad is not None], max_norm)
+    tr.scaler.step(opt)
+    tr.scaler.update()
+    sched.step()

@@ -7,7 +7,8 @@ prediction, and the soft-mask-guided PatchGAN loss ('SM-PatchGAN', weight 0.01) 
   (D − 1)² · mask / mean(mask), averaged (`mode = 'intended'`, the paper's mask-weighted term). The release multiplies
   the already-averaged MSE by mask / mean(mask) and averages again, which leaves the plain MSE over every pixel
   (`mode = 'release'`). Its trainer also zeroes the discriminator's gradients before backpropagating the generator's
-  loss, so the discriminator descends that term too, times its weight: `leak = 0.01` reproduces it (default 0).
+  loss, so the discriminator descends that term too, times its weight 0.01: `release_gradients = true` lets the
+  generator's terms reach the discriminator's gradients as there (default: the discriminator is frozen for them).
 - `aotgan.perceptual`, `aotgan.style`: L1 between VGG19 relu{1..5}_1 features, and between Gram matrices (÷ C·H·W) of
   relu2_2, relu3_4, relu4_4, relu5_2; images from [−1, 1] to ImageNet-normalised [0, 1]. The two share one VGG19 pass per
   image within a step (the release runs four).
@@ -46,8 +47,8 @@ class SMGANConfig(ComponentConfig):
                                                                          "(the release: the composite)")
     mode: Literal["intended", "release"] = Field("intended", description="the generator term: 'intended' weights each "
                                                  "pixel by the mask; 'release' reduces to the plain MSE, as its code does")
-    leak: float = Field(0.0, ge=0, description="the release's discriminator also descends the generator's term × this "
-                                               "(its weight, 0.01): only to reproduce the release")
+    release_gradients: bool = Field(False, description="let the generator's terms reach the discriminator's gradients, "
+                                                        "as the release's trainer does (only with step_order 'joint')")
     step_order: Literal["joint", "d_first", "g_first"] = "joint"
 
 
@@ -79,10 +80,7 @@ class SMGAN(Loss):
         fake = self._up(discriminator(self._fake(ctx).detach(), ctx.mask), ctx.mask)
         real = self._up(discriminator(ctx.target, ctx.mask), ctx.mask)
         labels = soft_labels(ctx.mask, self.cfg.kernel, self.cfg.sigma).detach()
-        loss = F.mse_loss(fake, labels) + F.mse_loss(real, torch.zeros_like(real))
-        if self.cfg.leak:
-            loss = loss + self.cfg.leak * self._generator_term(fake, ctx.mask)
-        return loss
+        return F.mse_loss(fake, labels) + F.mse_loss(real, torch.zeros_like(real))
 
     def example_inputs(self, batch_size: int = 2) -> tuple:
         from inpaintzoo.testing import dummy_loss_context
