@@ -9,7 +9,9 @@ AOT-GAN's own modules imported from the checkouts (what they import and these st
 Lightning, kornia, the evaluators, the data sets). Both releases' checkpoints are written in their layouts (LaMa's
 `big-lama-with-discr`-style Lightning checkpoint with generator and discriminator, AOT-GAN's G/D files), converted
 with `inpaintzoo convert`, and trained through inpaintzoo's Trainer as `inpaintzoo train --init` does, from the
-release-compatible settings (LaMa: `resnet_pl.bn = 'batch'`; AOT-GAN: `mode = 'release'`, `release_gradients = true`).
+release-compatible settings (LaMa: `resnet_pl.bn = 'batch'`; AOT-GAN: `mode = 'release'`, `release_gradients = true`,
+`share = false` for style and perceptual, whose shared VGG pass sums the gradients in another order); the speed rows
+add AOT-GAN with the shared pass.
 
 - per loss: the value and its gradient with respect to the generator's output, release against ours (relative);
 - per discriminator: the scores on the same images;
@@ -410,6 +412,7 @@ def run_aotgan(checkout: Path, work: Path, size: int) -> list[dict]:
     raw = resolve(zoo.get("aotgan-places2").spec(), {
         "model.image_size": [size, size], "losses.style.weights": str(work / "vgg19.safetensors"),
         "losses.perceptual.weights": str(work / "vgg19.safetensors"), "losses.adversarial.mode": "release",
+        "losses.style.share": False, "losses.perceptual.share": False,
         "losses.adversarial.release_gradients": True, "data.dataset.root": str(work), "data.dataset.split": "all",
         "data.dataset.val_fraction": 0.0, "train.batch_size": 2, "train.num_workers": 0})
     spec = validate(raw, reg, "aotgan-places2 (release-exact)")
@@ -469,7 +472,7 @@ def run_aotgan(checkout: Path, work: Path, size: int) -> list[dict]:
 
     # one iteration: the release trainer's loop body, with its modules
     g0 = {k: v.clone() for k, v in netG.state_dict().items()}
-    d0 = {k: v.clone() for k, v in netD.state_dict().items()}
+    d0 = d_state  # as converted: the comparisons above advanced the spectral norms' vectors
 
     def release_iteration() -> None:
         netG.load_state_dict(g0)
@@ -492,8 +495,9 @@ def run_aotgan(checkout: Path, work: Path, size: int) -> list[dict]:
     for i in range(3):
         Image.fromarray((image01[i % 2].permute(1, 2, 0).numpy() * 255).astype(np.uint8)).save(work / f"a{i}.png")
 
-    def our_trainer(channels_last: bool) -> Trainer:
-        return Trainer(validate(resolve(raw, {"train.channels_last": channels_last}), reg, "aotgan-places2"),
+    def our_trainer(channels_last: bool, share: bool = False) -> Trainer:
+        sets = {"train.channels_last": channels_last, "losses.style.share": share, "losses.perceptual.share": share}
+        return Trainer(validate(resolve(raw, sets), reg, "aotgan-places2"),
                        RunOptions(out=work / "aot-run", init=str(folder), val_data=str(work), tensorboard=False))
 
     conv = AOTGANConverter(AOTGANConverter.Config())
@@ -513,8 +517,9 @@ def run_aotgan(checkout: Path, work: Path, size: int) -> list[dict]:
         print(rows[-2], rows[-1], sep="\n", flush=True)
     batch = {"image": image01.clone(), "mask": mask.clone()}
     variants = {"release (its trainer's loop body)": release_iteration}
-    for name, cl in (("ours, contiguous (exact)", False), ("ours, channels_last", True)):
-        tr = our_trainer(cl)
+    for name, cl, share in (("ours, contiguous, a VGG pass per loss (exact)", False, False),
+                            ("ours, contiguous, one shared VGG pass", False, True), ("ours, channels_last, shared", True, True)):
+        tr = our_trainer(cl, share)
         variants[name] = (lambda tr=tr: tr.train_step(dict(batch)))
     for name, fn in variants.items():
         seconds, peak = timed(fn)

@@ -35,13 +35,3 @@ def scores(ctx: LossContext, which: Literal["real", "fake"], image: Tensor, mask
         ctx.shared[slot] = disc.forward_features(image, mask) if has_features else (disc(image, mask), None)
     return ctx.shared[slot]
 
-
-def spectral_norm_keys(key: str) -> str:
-    """A release's key of `torch.nn.utils.spectral_norm` (weight_orig, weight_u, weight_v) as the parametrized conv's
-    (`torch.nn.utils.parametrizations.spectral_norm`, what inpaintzoo's discriminators use): the same power iteration,
-    so converted weights and vectors compute the same normalised weight."""
-    for old, new in (("weight_orig", "parametrizations.weight.original"), ("weight_u", "parametrizations.weight.0._u"),
-                     ("weight_v", "parametrizations.weight.0._v")):
-        if key.endswith(old):
-            return key[: -len(old)] + new
-    return key

@@ -357,3 +357,21 @@ def test_resnet_pl_reads_the_release_file_and_fetches_it_once(tmp_path, monkeypa
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(InpaintzooError, match="offline .*encoder_epoch_20.pth"):
         ResNetPL(ResNetPL.Config(url=url))
+
+
+def test_a_cross_family_composition_trains(tmp_path):
+    """docs/examples/compositions: LaMa's generator against AOT-GAN's discriminator and loss, with LaMa's feature
+    matching on that discriminator's activations (shrunk here to run in seconds)."""
+    from pathlib import Path
+
+    spec = Path(__file__).parent.parent / "docs" / "examples" / "compositions" / "lama-smpatchgan.toml"
+    sets = ["model.image_size=[48, 48]", "encoder.ngf=8", "encoder.n_downsampling=2", "decoder.n_blocks=1",
+            "discriminator.channels=4", "losses.adversarial.kernel=7", "losses.adversarial.sigma=2.0",
+            'data.dataset={type = "core.shapes", size = 8}', "train.batch_size=2", "train.steps=2", "train.eval_batches=1",
+            "train.num_workers=0"]
+    args = ["train", str(spec), "--out", str(tmp_path / "run"), "--quiet", "--no-tensorboard"]
+    for s in sets:
+        args += ["--set", s]
+    assert main(args) == 0
+    rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert {"train/feature_matching", "train/adversarial", "train/d_loss"} <= set(rows[-1])

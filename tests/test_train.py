@@ -291,3 +291,32 @@ def test_a_data_set_with_its_own_masks_trains_and_evaluates_on_them(tmp_path):
     assert main(["eval", str(run / "final"), "--data", str(root), "--split", "val", "--masks", "dataset", "--json", str(out)]) == 0
     r = json.loads(out.read_text())
     assert [b["area"] for b in r["buckets"]] == ["20-30%"]  # every val image scored with its own 25 % hole
+
+
+def test_a_batch_that_cannot_fit_is_refused_before_anything_is_written(spec, tmp_path, capsys, monkeypatch):
+    """The memory estimate (one measured image at the contract's size) against what the machine has: one line naming
+    the batch size that fits, exit 2, no run folder."""
+    from inpaintzoo.train import memory
+
+    fixed, per_image = None, None
+    real = memory.measure
+
+    def measure(tr):
+        nonlocal fixed, per_image
+        fixed, per_image = real(tr)
+        return fixed, per_image
+
+    monkeypatch.setattr(memory, "measure", measure)
+    monkeypatch.setattr(memory, "available_bytes", lambda device: 10**12)
+    assert main(["train", str(spec), "--out", str(tmp_path / "ok"), "--steps", "1", "--quiet"]) == 0
+    assert fixed > 0 and per_image > 0  # weights and saved activations were measured
+    room = fixed + 2 * 3 * per_image  # what batch 3 needs, and no more
+    monkeypatch.setattr(memory, "available_bytes", lambda device: int(room / 0.9) + 1)
+    capsys.readouterr()
+    assert main(["train", str(spec), "--out", str(tmp_path / "big"), "--batch-size", "8"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "train.batch_size 8: needs about" in err and "--batch-size 3 fits" in err
+    assert not (tmp_path / "big").exists()
+    monkeypatch.setattr(memory, "available_bytes", lambda device: fixed)
+    assert main(["train", str(spec), "--out", str(tmp_path / "none"), "--batch-size", "1"]) == 2
+    assert "not even one" in capsys.readouterr().err

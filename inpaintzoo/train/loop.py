@@ -30,6 +30,7 @@ from ..model import InpaintModel, TrainingParts
 from ..devices import resolve_device  # noqa: F401  (the training loop's device, as every command's)
 from ..spec import ModelSpec
 from . import checkpoint as ckpt
+from . import memory
 from .data import (DataError, EpochBatches, TrainItems, auto_workers, build_dataset, build_masks,
                    check_against_contract, make_loader)
 from .logs import RunLog
@@ -386,6 +387,7 @@ class Trainer:
 
         progress = Progress(self.total, self.t.batch_size, quiet=self.opts.quiet, silent=self.rank != 0,
                             interval=self.opts.progress_interval)
+        memory.check(self, progress.note)  # before anything is written: a batch that cannot fit is one line
         # components' prepare_training hooks: before a fresh run's folder exists (an error there leaves nothing),
         # or when a resumed run had no checkpoint and starts again from step 0; never when fine-tuning (--init)
         if not self.opts.resume and not self.opts.init:

@@ -17,7 +17,6 @@ from pydantic import Field
 from torch import Tensor
 
 from inpaintzoo.convert import ConvertError, Mapping, read_checkpoint, tensors
-from inpaintzoo.gan import spectral_norm_keys
 from inpaintzoo.interfaces import ComponentConfig, Converter
 
 #: the authors' layout: their module path → ours (inside `encoder.` / `decoder.`)
@@ -84,7 +83,7 @@ class AOTGANConverter(Converter):
             hit = re.match(rf"{re.escape(AUTHORS_D)}conv\.(\d)\.(\w+)$", key) or re.match(r"disc\.model\.(\d)\.(?:conv\.)?(\w+)$", key)
             if hit:
                 i = int(hit[1]) // 2 if key.startswith(AUTHORS_D) else int(hit[1])
-                m.renamed[spectral_norm_keys(f"layers.{i}.{hit[2]}")] = key
+                m.renamed[f"layers.{i}.{hit[2]}"] = key
         return m if m.renamed else None
 
     def mapping(self, release_keys: list[str]) -> Mapping:

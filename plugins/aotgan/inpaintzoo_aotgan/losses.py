@@ -104,6 +104,9 @@ VGG19_RELU = {"relu1_1": 1, "relu2_1": 6, "relu2_2": 8, "relu3_1": 11, "relu3_4"
 class VGG19Config(ComponentConfig):
     weights: str = Field("timm", description="'timm' (vgg19.tv_in1k, torchvision's weights, downloaded once), a path to a "
                                              "vgg19 safetensors state dict, or 'random' (untrained, on purpose)")
+    share: bool = Field(True, description="reuse the VGG pass of another loss of the same step (style and perceptual): "
+                                          "half the cost; false runs one pass per loss, as the release (its gradients "
+                                          "then sum in the release's order, to the last bit)")
 
 
 class _VGG19Loss(Loss):
@@ -120,14 +123,12 @@ class _VGG19Loss(Loss):
         object.__setattr__(self, "_vgg", load_features("vgg19", cfg.weights, "weights")[: VGG19_RELU["relu5_2"] + 1])
 
     def features(self, x: Tensor, ctx: LossContext) -> dict[str, Tensor]:
-        slot = ("aotgan.vgg19", self.cfg.weights, id(x))
+        slot = ("aotgan.vgg19", self.cfg.weights, id(x), None if self.cfg.share else id(self))
         cached: dict[str, Any] | None = ctx.shared.get(slot)
         if cached is not None and cached["x"] is x:
             return cached["f"]
-        from inpaintzoo.contract import denormalize
-
         vgg = self._vgg.to(x.device)
-        x01 = x * 0.5 + 0.5 if ctx.model is None else denormalize(x, ctx.model.contract)
+        x01 = _to01(x, ctx)
         mean = torch.tensor([0.485, 0.456, 0.406], device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
         std = torch.tensor([0.229, 0.224, 0.225], device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
         h, out, want = (x01 - mean) / std, {}, {i: n for n, i in VGG19_RELU.items()}
@@ -152,6 +153,18 @@ class _VGG19Loss(Loss):
         from inpaintzoo.testing import dummy_loss_context
 
         return (dummy_loss_context(batch_size, size=32),)
+
+
+def _to01(x: Tensor, ctx: LossContext) -> Tensor:
+    """Normalised images back to [0, 1] as (x + mean/std)·std: for AOT-GAN's contract that is the release's (x + 1) / 2
+    to the bit (x·std + mean rounds differently, and one Adam step from random weights shows the last bit)."""
+    mean, std = (0.5,), (0.5,)
+    if ctx.model is not None:
+        mean, std = tuple(ctx.model.contract.mean), tuple(ctx.model.contract.std)
+    c = x.shape[1]
+    m = torch.tensor(mean * (c if len(mean) == 1 else 1), device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
+    s = torch.tensor(std * (c if len(std) == 1 else 1), device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
+    return (x + m / s) * s
 
 
 class Perceptual(_VGG19Loss):

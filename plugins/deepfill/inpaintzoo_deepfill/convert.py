@@ -15,7 +15,6 @@ from pydantic import Field
 from torch import Tensor
 
 from inpaintzoo.convert import Mapping, read_checkpoint, tensors
-from inpaintzoo.gan import spectral_norm_keys
 from inpaintzoo.interfaces import ComponentConfig, Converter
 
 RULES = [
@@ -80,5 +79,5 @@ class DeepFillConverter(Converter):
         for key in release_keys:
             hit = re.match(r"disc\.conv(\d+)\.conv\.(\w+)$", key)
             if hit:
-                m.renamed[spectral_norm_keys(f"convs.{int(hit[1]) - 1}.{hit[2]}")] = key
+                m.renamed[f"convs.{int(hit[1]) - 1}.{hit[2]}"] = key
         return m if m.renamed else None

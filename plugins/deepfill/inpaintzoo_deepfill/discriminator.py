@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
-from torch.nn.utils.parametrizations import spectral_norm
+from torch.nn.utils import spectral_norm  # mmcv's: the power iteration updates v, then u
 
 from inpaintzoo.interfaces import ComponentConfig, Discriminator
 

@@ -21,7 +21,7 @@ class FourierUnit(nn.Module):
         super().__init__()
         self.conv_layer = nn.Conv2d(2 * cin, 2 * cout, 1, bias=False)
         self.bn = nn.BatchNorm2d(2 * cout)
-        self.relu = nn.ReLU()
+        self.relu = nn.ReLU(inplace=True)  # in place, as the release: its input is a fresh BN output
 
     def forward(self, x: Tensor) -> Tensor:
         n, c, h, w = x.shape
@@ -38,7 +38,7 @@ class SpectralTransform(nn.Module):
     def __init__(self, cin: int, cout: int, stride: int = 1):
         super().__init__()
         self.downsample = nn.AvgPool2d(2, 2) if stride == 2 else nn.Identity()
-        self.conv1 = nn.Sequential(nn.Conv2d(cin, cout // 2, 1, bias=False), nn.BatchNorm2d(cout // 2), nn.ReLU())
+        self.conv1 = nn.Sequential(nn.Conv2d(cin, cout // 2, 1, bias=False), nn.BatchNorm2d(cout // 2), nn.ReLU(inplace=True))
         self.fu = FourierUnit(cout // 2, cout // 2)
         self.conv2 = nn.Conv2d(cout // 2, cout, 1, bias=False)
 
@@ -86,7 +86,7 @@ class FFCBlock(nn.Module):
         out_l, out_g = split(cout, ratio_out)
         self.bn_l = nn.BatchNorm2d(out_l) if out_l else None
         self.bn_g = nn.BatchNorm2d(out_g) if out_g else None
-        self.act = nn.ReLU()
+        self.act = nn.ReLU(inplace=True)
 
     def forward(self, x: Pair) -> Pair:
         out_l, out_g = self.ffc(x)

@@ -86,7 +86,7 @@ class FFCDecoder(Decoder):
         self.bottleneck = w[-1]
         self.blocks = nn.ModuleList(FFCResnetBlock(w[-1], cfg.ratio) for _ in range(cfg.n_blocks))
         self.ups = nn.ModuleList(
-            nn.Sequential(nn.ConvTranspose2d(w[i + 1], w[i], 3, 2, 1, output_padding=1), nn.BatchNorm2d(w[i]), nn.ReLU())
+            nn.Sequential(nn.ConvTranspose2d(w[i + 1], w[i], 3, 2, 1, output_padding=1), nn.BatchNorm2d(w[i]), nn.ReLU(inplace=True))
             for i in reversed(range(cfg.n_downsampling)))
         self.pad = nn.ReflectionPad2d(3)
         self.out = nn.Conv2d(cfg.ngf, cfg.out_channels, 7)

@@ -42,10 +42,10 @@ class Bottleneck(nn.Module):
         self.downsample = downsample
 
     def forward(self, x: Tensor) -> Tensor:
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = F.relu(self.bn2(self.conv2(out)))
+        out = F.relu(self.bn1(self.conv1(x)), inplace=True)  # in place, as the release: half the activations kept
+        out = F.relu(self.bn2(self.conv2(out)), inplace=True)
         out = self.bn3(self.conv3(out))
-        return F.relu(out + (self.downsample(x) if self.downsample is not None else x))
+        return F.relu(out + (self.downsample(x) if self.downsample is not None else x), inplace=True)
 
 
 def _stage(cin: int, planes: int, blocks: int, stride: int, dilation: int) -> nn.Sequential:
@@ -73,9 +73,9 @@ class DilatedResNet50(nn.Module):
         self.layer4 = _stage(1024, 512, 3, 2, 4)
 
     def forward(self, x: Tensor) -> list[Tensor]:
-        x = F.relu(self.bn1(self.conv1(x)))
-        x = F.relu(self.bn2(self.conv2(x)))
-        x = F.max_pool2d(F.relu(self.bn3(self.conv3(x))), 3, 2, 1)
+        x = F.relu(self.bn1(self.conv1(x)), inplace=True)
+        x = F.relu(self.bn2(self.conv2(x)), inplace=True)
+        x = F.max_pool2d(F.relu(self.bn3(self.conv3(x)), inplace=True), 3, 2, 1)
         out = []
         for stage in (self.layer1, self.layer2, self.layer3, self.layer4):
             x = stage(x)
