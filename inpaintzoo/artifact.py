@@ -299,7 +299,13 @@ def weight_mismatch(model: torch.nn.Module, stored: dict[str, torch.Tensor]) -> 
     unexpected = [k for k in stored if k not in expected]
     shapes = [f"{k} {tuple(stored[k].shape)} vs {tuple(expected[k].shape)}" for k in stored
               if k in expected and stored[k].shape != expected[k].shape]
+    # a float tensor stored as integers (or the reverse) would be cast silently and compute garbage; float widths
+    # (a half-precision save) and integer widths convert exactly enough and are allowed
+    kinds = [f"{k} {str(stored[k].dtype).removeprefix('torch.')} vs {str(expected[k].dtype).removeprefix('torch.')}"
+             for k in stored if k in expected and stored[k].is_floating_point() != expected[k].is_floating_point()]
     parts = []
+    if kinds:
+        parts.append(f"dtype mismatch {_keys(kinds, 3)}")
     if missing:
         parts.append(f"missing keys {_keys(missing)}")
     if unexpected:

@@ -208,9 +208,20 @@ def log_to_stderr() -> None:
     logger.propagate = False
 
 
+def warnings_as_lines() -> None:
+    """A warning reaches the user as one `warning:` line on stderr, not Python's two lines with a source line of ours."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+        err.print(f"[yellow]warning:[/yellow] {escape(str(message).strip())}", highlight=False, soft_wrap=True)
+
+    warnings.showwarning = show
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     log_to_stderr()
+    warnings_as_lines()
     try:
         return COMMANDS[args.command](args)
     except InpaintzooError as exc:

@@ -50,7 +50,13 @@ def apply_mapping(mapping: Mapping, release: dict[str, Tensor], expected: dict[s
     shapes = [f"{ours} {tuple(expected[ours].shape)} ← {theirs} {tuple(release[theirs].shape)}"
               for ours, theirs in mapping.renamed.items()
               if ours in expected and theirs in release and tuple(expected[ours].shape) != tuple(release[theirs].shape)]
+    kinds = [f"{theirs} is {str(release[theirs].dtype).removeprefix('torch.')} (for {ours}, "
+             f"{str(expected[ours].dtype).removeprefix('torch.')})" for ours, theirs in mapping.renamed.items()
+             if ours in expected and theirs in release
+             and release[theirs].is_floating_point() != expected[ours].is_floating_point()]
     problems = []
+    if kinds:
+        problems.append(f"tensors of the wrong kind (not the release's numbers, or a damaged file): {_keys(kinds, 3)}")
     if left:
         problems.append(f"{len(left)} key(s) of the release are neither mapped nor dropped: {_keys(left)}")
     if missing:

@@ -54,7 +54,16 @@ def build_metrics(names: Sequence[str] = STANDARD, options: dict[str, dict] | No
     chosen: list[str] = []
     for pattern in names:
         hits = reg.names(pattern, kind="metric") if any(c in pattern for c in "*?[") else [reg.get(pattern, "metric").name]
+        if not hits:
+            from .errors import InputError, choices_text
+
+            raise InputError(f"--metrics {pattern}: matches no registered metric; they are "
+                             f"{choices_text(reg.names(kind='metric'))}")
         chosen += [n for n in hits if n not in chosen]
+    if not chosen:
+        from .errors import InputError
+
+        raise InputError("--metrics: names no metric; give registered metrics (`inpaintzoo components --kind metric`)")
     return {n: reg.get(n, "metric").build((options or {}).get(n, {})) for n in chosen}
 
 

@@ -41,6 +41,15 @@ def more(base, tmp_path_factory) -> Path:  # noqa: F811
     (x / "trunc" / "t0.png").write_bytes(data[: len(data) // 2])
     shutil.copytree(base / "run", x / "badoverrides")
     (x / "badoverrides" / "overrides.json").write_text("{bad")
+    import safetensors.torch
+    import torch
+
+    relabelled = x / "relabelled"  # a float tensor's bytes relabelled as int32: same size, garbage numbers
+    shutil.copytree(base / "model", relabelled)
+    weights = safetensors.torch.load_file(str(relabelled / "model.safetensors"))
+    key = next(k for k, v in weights.items() if v.dtype == torch.float32)
+    weights[key] = weights[key].view(torch.int32)
+    safetensors.torch.save_file(weights, str(relabelled / "model.safetensors"))
     return x
 
 
@@ -100,6 +109,11 @@ CLASSES = {
         ("build-option-of-an-option-less-component", "build {b}/tiny.toml --set prior.intervention=latent --out {w}/m",
          "prior.intervention: unknown key; this table takes no options"),
         ("resume-incompatible-set", "train --resume {b}/run --set encoder.channels=[8,32]", "decoder.channels[0]"),
+    ],
+    "7 silent results (issue 39)": [
+        ("eval-metrics-matching-nothing", "eval {b}/model --metrics zzz*", "matches no registered metric"),
+        ("eval-metrics-only-commas", "eval {b}/model --metrics ,", "names no metric"),
+        ("inpaint-weights-relabelled-int", "inpaint {x}/relabelled {b}/img.png {b}/mask.png -o {w}/o.png", "dtype mismatch"),
     ],
 }
 CASES = [(f"{cls.split()[0]}-{case}", argv, expect) for cls, cases in CLASSES.items() for case, argv, expect in cases]

@@ -160,3 +160,23 @@ def test_mask_encodings_and_threshold_range(model):
         model.inpaint(img, m255 * 0.5, threshold=5)
     with pytest.raises(InputError, match="NaN"):
         model.inpaint(img * float("nan"), m255)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_a_model_cast_to_half_precision_inpaints_and_intervenes(dtype):
+    """diffusers' users cast models with .to(dtype): the causal layer's solve, which has no half-precision LU kernel,
+    runs in float32 and hands its result back in the model's dtype."""
+    import warnings
+
+    from inpaintzoo import load
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = load("causal-nvae-pendulum").to(dtype)
+    h, w = model.contract.image_size
+    image = torch.rand(model.contract.channels, h, w, generator=torch.Generator().manual_seed(0))
+    mask = torch.zeros(h, w)
+    mask[h // 4: h // 2, w // 4: w // 2] = 1
+    out = model.inpaint(image, mask)
+    assert out.dtype == torch.float32 and torch.isfinite(out).all() and torch.equal(out[:, mask == 0], image[:, mask == 0])
+    assert torch.isfinite(model.intervene(image, {"light": 100.0})).all()

@@ -387,7 +387,7 @@ class Trainer:
 
         progress = Progress(self.total, self.t.batch_size, quiet=self.opts.quiet, silent=self.rank != 0,
                             interval=self.opts.progress_interval)
-        memory.check(self, progress.note)  # before anything is written: a batch that cannot fit is one line
+        estimate = memory.check(self)  # before anything is written: a batch that cannot fit is one line
         # components' prepare_training hooks: before a fresh run's folder exists (an error there leaves nothing),
         # or when a resumed run had no checkpoint and starts again from step 0; never when fine-tuning (--init)
         if not self.opts.resume and not self.opts.init:
@@ -397,7 +397,7 @@ class Trainer:
             return self.run
         if self.opts.resume and self.step == 0 and not self.opts.init:
             self._prepare_components(progress.note)
-        for line in self.notes():
+        for line in self.notes() + ([estimate] if estimate else []):
             progress.note(line, always=line.startswith("note:"))
         progress.run_start = self.step
         start = self._budget_start = self.step

@@ -76,20 +76,19 @@ def measure(tr: Any) -> tuple[int, int]:
     return fixed, sum(storages.values())
 
 
-def check(tr: Any, note) -> None:
-    """Refuse a batch that the device cannot hold, naming the batch that fits; note the estimate otherwise."""
+def check(tr: Any) -> str:
+    """Refuse a batch that the device cannot hold, naming the batch that fits; else the estimate, as a line to show."""
     from .loop import TrainingError
 
     avail = available_bytes(tr.device)
     if avail is None or os.environ.get("INPAINTZOO_MEMORY_CHECK", "1") == "0":
-        return
+        return ""
     fixed, per_image = measure(tr)
     batch = tr.t.batch_size // tr.world
     need = fixed + 2 * batch * per_image  # ×2: the backward's gradients of what was saved, and the allocator's slack
     gb = 1024**3
     if need <= 0.9 * avail:
-        note(f"memory: about {need / gb:.1f} GB for batch {batch} ({available_str(avail)})")
-        return
+        return f"memory: about {need / gb:.1f} GB for batch {batch} ({available_str(avail)})"
     fits = int((0.9 * avail - fixed) // (2 * per_image)) if per_image else 0
     h, w = tr.model.contract.image_size
     advice = (f"--batch-size {fits * tr.world} fits" if fits >= 1 else

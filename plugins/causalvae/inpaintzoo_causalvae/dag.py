@@ -8,6 +8,9 @@ from torch import Tensor
 def causal_solve(A: Tensor, eps: Tensor) -> Tensor:
     """z = (I − Aᵀ)⁻¹ ε along the concept axis; eps is N×K×d, A is K×K with A[i, j] = edge i → j."""
     K = A.shape[0]
+    if A.dtype in (torch.float16, torch.bfloat16) or eps.dtype in (torch.float16, torch.bfloat16):
+        # no LU kernel in half precision (a model cast with .to(torch.bfloat16)): solve the K×K system in float32
+        return causal_solve(A.float(), eps.float()).to(eps.dtype)
     eye = torch.eye(K, dtype=A.dtype, device=A.device)
     return torch.linalg.solve(eye - A.t(), eps)
 
