@@ -320,3 +320,24 @@ def test_a_batch_that_cannot_fit_is_refused_before_anything_is_written(spec, tmp
     monkeypatch.setattr(memory, "available_bytes", lambda device: fixed)
     assert main(["train", str(spec), "--out", str(tmp_path / "none"), "--batch-size", "1"]) == 2
     assert "not even one" in capsys.readouterr().err
+
+
+def test_resume_sees_the_held_out_folder_the_run_started_with(tmp_path, capsys):
+    """--val-data is not part of the spec: the run records it (options.json), so `--resume RUN` alone validates on it."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for folder, n in (("train", 8), ("held", 4)):
+        (tmp_path / folder).mkdir()
+        for i in range(n):
+            Image.fromarray((rng.random((16, 16, 3)) * 255).astype(np.uint8)).save(tmp_path / folder / f"{i}.png")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(SPEC.replace('type = "core.shapes"\nsize = 48', 'type = "core.image_folder"\nval_fraction = 0.0'))
+    run = tmp_path / "run"
+    args = ["--quiet", "--no-tensorboard", "--batch-size", "4"]
+    assert main(["train", str(spec), "--data", str(tmp_path / "train"), "--val-data", str(tmp_path / "held"),
+                 "--out", str(run), "--stop-after", "2", *args]) == 0
+    assert json.loads((run / "options.json").read_text())["val_data"] == str(tmp_path / "held")
+    assert main(["train", "--resume", str(run), *args]) == 0  # the 'val' split of --data is empty: it must not be used
+    assert (run / "final" / "model.safetensors").is_file()

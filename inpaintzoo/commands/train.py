@@ -74,6 +74,8 @@ def cmd_train(a: argparse.Namespace) -> int:
             raise TrainingError(f"--resume {run}: overrides.json does not hold a table of dotted keys; restore it "
                                 f"(or delete it: the run's spec.json already includes them)")
         source = str(spec_file)
+        recorded = _recorded_options(run)
+        a.val_data = a.val_data or recorded.get("val_data")  # the run's held-out folder, unless given again
         if a.spec:
             raise InpaintzooError(f"train: give a spec or --resume RUN, not both ({a.spec!r} and --resume {a.resume})")
     elif a.spec:
@@ -103,6 +105,19 @@ def cmd_train(a: argparse.Namespace) -> int:
     if not a.quiet:
         print(f"run folder: {run}" + (f" (model: {run / 'final'})" if (run / "final").exists() else ""))
     return 0
+
+
+def _recorded_options(run: Path) -> dict:
+    """The options a run was started with that its spec does not hold (--val-data), from its options.json."""
+    path = run / "options.json"
+    try:
+        options = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        from ..train.loop import TrainingError
+
+        raise TrainingError(f"--resume {run}: {path.name} is corrupt; restore it, or delete it and give --val-data "
+                            f"again if the run had one") from None
+    return options if isinstance(options, dict) else {}
 
 
 def _release_init(a: argparse.Namespace) -> str | None:

@@ -33,6 +33,7 @@ from . import checkpoint as ckpt
 from . import memory
 from .data import (DataError, EpochBatches, TrainItems, auto_workers, build_dataset, build_masks,
                    check_against_contract, make_loader)
+from .finetune import init_discriminator, init_generator
 from .logs import RunLog
 from .optim import Schedule, make_optimizer
 from .outputs import evaluate, write_json, write_sample_grid
@@ -86,15 +87,17 @@ class Trainer:
         self.eval_masks = build_masks(spec, self.registry, "eval_masks")
         torch.manual_seed(self.t.seed)
         self.model: InpaintModel = build_model(spec, self.registry).to(self.device)
+        self.init_note = ""  # where a fine-tune's discriminator came from
         if opts.init:
-            self._init_from(opts.init)
+            init_generator(self.model, opts.init)
         self.parts: TrainingParts = self.model.train_components(self.registry)
         try:
             self.parts.step_order  # the adversarial losses agree on one order before anything runs
         except ValueError as exc:
             raise TrainingError(f"{spec.source}: {exc}") from None
         if opts.init:
-            self._init_discriminator(opts.init)
+            self.init_note = init_discriminator(self.parts.discriminator, self.spec.discriminator,
+                                                self.t.discriminator_init, opts.init)
         self.memory_format = torch.channels_last if self.t.channels_last else torch.contiguous_format
         self.model.to(memory_format=self.memory_format)
         self.parts.to(memory_format=self.memory_format)
@@ -139,41 +142,6 @@ class Trainer:
         self.log = RunLog(self.run, tensorboard=opts.tensorboard, enabled=self.rank == 0)
 
     # -- setup -----------------------------------------------------------------------------------
-    def _init_from(self, source: str) -> None:
-        from ..loader import load
-
-        init = load(source)
-        problem = weight_mismatch(self.model, init.state_dict())
-        if problem:
-            raise TrainingError(f"--init {source}: its weights do not fit this spec's generator: {problem}")
-        self.model.load_state_dict(init.state_dict())
-
-    def _init_discriminator(self, source: str) -> None:
-        """The discriminator from the --init folder's discriminator.safetensors (a converted release that published
-        one), as `train.discriminator_init` says."""
-        from ..artifact import read_discriminator
-        from ..loader import resolve_folder
-
-        disc, how = self.parts.discriminator, self.t.discriminator_init
-        if disc is None or how == "fresh":
-            self.init_note = "" if disc is None else "discriminator: fresh (train.discriminator_init = 'fresh')"
-            return
-        folder = resolve_folder(source)
-        stored = read_discriminator(folder, self.spec.discriminator)
-        if stored is None:
-            if how == "required":
-                raise TrainingError(f"--init {source}: {folder} holds no discriminator.safetensors for "
-                                    f"'{self.spec.discriminator.type}' (a generator-only release); convert the release "
-                                    f"file that holds the discriminator, or set train.discriminator_init = 'fresh'")
-            self.init_note = f"discriminator: fresh ({source} holds only the generator)"
-            return
-        problem = weight_mismatch(disc, stored)
-        if problem:
-            raise TrainingError(f"--init {source}: its discriminator does not fit [discriminator] "
-                                f"'{self.spec.discriminator.type}': {problem}")
-        disc.load_state_dict(stored)
-        self.init_note = f"discriminator: from {folder / 'discriminator.safetensors'}"
-
     def notes(self) -> list[str]:
         """What the user should know when a run starts."""
         out = []
@@ -182,7 +150,7 @@ class Trainer:
         if frac and not self.opts.val_data:
             out.append(f"note: {self.spec.data['dataset'].type} holds out {frac:.0%} of its folder for validation "
                        f"(val_fraction = {frac}); --val-data DIR validates on another folder instead")
-        if getattr(self, "init_note", ""):
+        if self.init_note:
             out.append(self.init_note)
         out.append(f"data: {len(self.train_set)} training images, {len(self.val_set)} for validation; "
                    f"{self.num_workers} loader worker(s); training on {self.device}"
@@ -317,6 +285,8 @@ class Trainer:
                 self.run.mkdir(parents=True, exist_ok=True)
                 write_json(self.run / "spec.json", self.spec.to_dict())
                 write_json(self.run / "overrides.json", self.opts.overrides)
+                # what a resume must see again that the spec does not hold
+                write_json(self.run / "options.json", {"val_data": self.opts.val_data, "init": self.opts.init})
             return True
         candidates = ckpt.checkpoints(self.run)[::-1] + [p for p in [self.run / "checkpoints" / "best"] if p.is_dir()]
         for i, folder in enumerate(candidates):
