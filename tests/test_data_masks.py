@@ -156,3 +156,15 @@ def test_image_folder_masks_by_stem_lists_and_seeded_split(tmp_path):
     (msk / "im05.png").unlink()
     with pytest.raises(InputError, match="no mask for 1 image.*im05.png"):
         ImageFolder(FolderConfig(root=str(root), split="all", mask_root=str(msk)))
+
+
+def test_a_held_out_split_asked_for_is_never_empty():
+    from inpaintzoo.data.datasets import assign_splits, split_of
+
+    names = [n for n in (f"photo_{i}.jpg" for i in range(200)) if split_of(n, 0.1, 0.0) == "train"][:5]
+    assert len(names) == 5  # five files the hash puts all in training
+    split = assign_splits(names, 0.1, 0.0)
+    assert sorted(split.values()) == ["train"] * 4 + ["val"]
+    assert split == assign_splits(list(reversed(names)), 0.1, 0.0)  # the same image, whatever the order
+    assert set(assign_splits(names, 0.0, 0.0).values()) == {"train"}  # none asked for: none taken
+    assert assign_splits(names[:1], 0.1, 0.0) == {names[0]: "train"}  # training keeps at least one

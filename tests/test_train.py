@@ -341,3 +341,24 @@ def test_resume_sees_the_held_out_folder_the_run_started_with(tmp_path, capsys):
     assert json.loads((run / "options.json").read_text())["val_data"] == str(tmp_path / "held")
     assert main(["train", "--resume", str(run), *args]) == 0  # the 'val' split of --data is empty: it must not be used
     assert (run / "final" / "model.safetensors").is_file()
+
+
+def test_a_small_own_folder_trains_and_evaluates_with_the_default_splits(tmp_path, capsys):
+    """20 photos with the folder's default fractions (10 % validation, no test): the validation split is never empty,
+    and `eval` on the trained model picks that split, saying so, instead of failing on an empty test split."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    (tmp_path / "own").mkdir()
+    for i in range(20):
+        Image.fromarray((rng.random((20, 20, 3)) * 255).astype(np.uint8)).save(tmp_path / "own" / f"IMG_{i:04d}.jpg")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(SPEC.replace('type = "core.shapes"\nsize = 48', 'type = "core.image_folder"'))
+    run = tmp_path / "run"
+    assert main(["train", str(spec), "--data", str(tmp_path / "own"), "--out", str(run), "--epochs", "1", "--quiet",
+                 "--batch-size", "4", "--no-tensorboard"]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(run / "final"), "--data", str(tmp_path / "own"), "--n", "4", "--json", str(tmp_path / "r.json")]) == 0
+    assert "evaluating the 'val' split" in capsys.readouterr().err
+    assert json.loads((tmp_path / "r.json").read_text())["data"]["split"] == "val"

@@ -17,7 +17,8 @@ def _add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", help="model folder, local-dir:PATH, hf-hub:ORG/NAME[@REV] or zoo name")
     p.add_argument("--data", help="data root (default: the model's [data.dataset] root); not for generated data sets")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override the model's [data] spec, e.g. data.dataset.limit=100")
-    p.add_argument("--split", default="test", choices=["train", "val", "test", "all"], help="data split (default test)")
+    p.add_argument("--split", choices=["train", "val", "test", "all"],
+                   help="data split (default test; val for a folder that holds out no test images, test_fraction = 0)")
     p.add_argument("--masks", default="center", help="a preset (center, boxes, thin, medium, thick, freeform, or LaMa's "
                    "random_thin_256 … random_thick_512), a folder of masks, or 'dataset' (the data set's own masks)")
     p.add_argument("--n", type=positive_int, default=256, help="number of images (default 256)")
@@ -145,6 +146,13 @@ def _report(a: argparse.Namespace) -> tuple[dict, object, int]:
     reg = plugins.registry()
     spec = validate(resolve(model.config.get("spec", model.spec.to_dict()), sets), reg,
                     f"{a.model} (config.json)" + (" with --set" if sets else ""), scope="data")
+    if a.split is None:  # a folder trained with the default fractions holds out validation images only
+        cfg = spec.data["dataset"].config if "dataset" in spec.data else None
+        held_out_no_test = getattr(cfg, "test_fraction", None) == 0 and not getattr(cfg, "split_lists", None)
+        a.split = "val" if held_out_no_test else "test"
+        if held_out_no_test:
+            Console(stderr=True).print("note: evaluating the 'val' split (the data set holds out no test images: "
+                                       "test_fraction = 0); --split to choose")
     ds = build_dataset(spec, reg, a.split, a.data)
     n = min(a.n, len(ds))
     h, w = spec.model.image_size

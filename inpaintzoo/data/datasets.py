@@ -32,15 +32,31 @@ class FolderConfig(ComponentConfig):
                                                     "items then carry their own mask")
 
 
+def _position(name: str, seed: int) -> float:
+    key = name if seed == 0 else f"{seed}:{name}"
+    return int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+
+
 def split_of(name: str, val_fraction: float, test_fraction: float, seed: int = 0) -> str:
     """A stable split from a hash of the relative path: adding files never moves existing ones."""
-    key = name if seed == 0 else f"{seed}:{name}"
-    u = int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    u = _position(name, seed)
     if u < test_fraction:
         return "test"
     if u < test_fraction + val_fraction:
         return "val"
     return "train"
+
+
+def assign_splits(names: list[str], val_fraction: float, test_fraction: float, seed: int = 0) -> dict[str, str]:
+    """Each name's split by `split_of`; a split asked for (fraction > 0) that the hash left empty takes the one
+    image nearest to it (a 20-image folder at 10 % would otherwise often have no validation image), while the
+    training split keeps at least one."""
+    split = {n: split_of(n, val_fraction, test_fraction, seed) for n in names}
+    for kind, fraction in (("test", test_fraction), ("val", val_fraction)):
+        train = sorted((n for n in names if split[n] == "train"), key=lambda n: _position(n, seed))
+        if fraction > 0 and kind not in split.values() and len(train) >= 2:
+            split[train[0]] = kind
+    return split
 
 
 class ImageFolder(ImageDataset):
@@ -63,8 +79,8 @@ class ImageFolder(ImageDataset):
             chosen = self._listed(root, set(rel))
             self.files = [f for f, r in zip(files, rel) if r in chosen]
         else:
-            self.files = [f for f, r in zip(files, rel)
-                          if cfg.split == "all" or split_of(r, cfg.val_fraction, cfg.test_fraction, cfg.split_seed) == cfg.split]
+            split = assign_splits(rel, cfg.val_fraction, cfg.test_fraction, cfg.split_seed)
+            self.files = [f for f, r in zip(files, rel) if cfg.split == "all" or split[r] == cfg.split]
         if not self.files:
             raise InputError(f"data root '{root}': the '{cfg.split}' split is empty ({len(files)} images in all)")
         self.masks = self._match_masks(Path(cfg.mask_root).expanduser()) if cfg.mask_root else None
