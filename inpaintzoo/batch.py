@@ -262,9 +262,9 @@ def run(model: Any, jobs: list[Job], *, batch_size: int = 1, workers: int = 0, m
         except InputError as exc:
             failed += [(jobs[i].image, str(exc)) for i, _, _ in ok]
             continue
-        for (i, _, _), res in zip(ok, results):
+        for (i, img, _), res in zip(ok, results):
             job = jobs[i]
-            if save_image(res, job.out, job.fmt, exclusive=exclusive):
+            if save_image(res, job.out, job.fmt, exclusive=exclusive, like=img):
                 done += 1
             else:
                 skipped.append((job.image, f"{job.out} was written by another run meanwhile; kept that one"))
