@@ -165,10 +165,14 @@ def read_config(folder: Path) -> dict[str, Any]:
     path = folder / CONFIG
     if not path.is_file():
         raise LoadError(f"{folder}: no {CONFIG}; not an inpaintzoo model folder")
+    if path.stat().st_size > 64 << 20:  # a config is a few kilobytes; never read a huge one into memory
+        raise LoadError(f"{path}: {path.stat().st_size:,} bytes; not an inpaintzoo config")
     try:
         cfg = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise LoadError(f"{path}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise LoadError(f"{path}: nested too deep to be an inpaintzoo config") from None
     if not isinstance(cfg, dict) or cfg.get("format") != FORMAT or not isinstance(cfg.get("spec"), dict):
         raise LoadError(f"{path}: not an inpaintzoo config (expected \"format\": \"{FORMAT}\" and a \"spec\" table)")
     return cfg

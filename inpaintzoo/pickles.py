@@ -57,6 +57,18 @@ DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.
           "int64": torch.int64, "int32": torch.int32, "uint8": torch.uint8, "bool": torch.bool}
 
 
+MAX_MEMBER = 8 << 30  # no release's file or archive member is near 8 GiB
+MAX_RATIO = 50  # weights barely compress: a member inflating more than 50× its stored size is a bomb
+MAX_DEPTH = 64  # containers nested deeper than any checkpoint's
+
+
+def _bounded_bytes(*args: Any) -> bytes:
+    """`bytes(...)` as a checkpoint may call it, refusing a size argument that would allocate gigabytes."""
+    if args and isinstance(args[0], int) and not isinstance(args[0], bool) and not 0 <= args[0] <= MAX_MEMBER:
+        raise pickle.UnpicklingError(f"bytes({args[0]}) asks for more memory than any checkpoint holds")
+    return bytes(*args)
+
+
 class Inert:
     """Stands in for a refused-but-harmless class (hyper-parameter containers): accepts anything, keeps nothing."""
 
@@ -117,10 +129,14 @@ class _Unpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str) -> Any:
         module, name = _canonical(module, name, getattr(self, "proto", 2))
+        if (module, name) == ("builtins", "bytes"):
+            return _bounded_bytes
         if (module, name) in ALLOWED:
             return super().find_class(module, name)
         if module == "torch._utils" and name.startswith("_rebuild_"):
             if self._storage is None:  # torch.load's own path rebuilds its tensors
+                if not hasattr(torch._utils, name):
+                    raise pickle.UnpicklingError(f"global '{module}.{name}' does not exist")
                 return super().find_class(module, name)
             rebuild = _REBUILD.get(name)
             if rebuild is None:
@@ -188,56 +204,91 @@ def _read_zip(z: zipfile.ZipFile, where: str) -> Any:
     def storage(key: str, dtype: torch.dtype) -> Tensor:
         if key not in cache:
             try:
-                raw = bytearray(z.read(f"{prefix}data/{key}"))
+                raw = bytearray(member(z, f"{prefix}data/{key}", where))
             except KeyError:
                 raise pickle.UnpicklingError(f"storage {key} is missing from the archive") from None
             size = torch.tensor([], dtype=dtype).element_size()
             cache[key] = torch.frombuffer(raw, dtype=dtype) if len(raw) >= size else torch.empty(0, dtype=dtype)
         return cache[key]
 
-    data = _Unpickler(io.BytesIO(z.read(pkls[0])), storage=storage, torchscript=is_torchscript(z)).load()
+    data = _Unpickler(io.BytesIO(member(z, pkls[0], where)), storage=storage, torchscript=is_torchscript(z)).load()
     return script_tensors(data) if isinstance(data, ScriptRecord) else data
 
 
+def member(z: zipfile.ZipFile, name: str, where: str) -> bytes:
+    """An archive member's bytes, its declared size checked before anything is inflated: a member above MAX_MEMBER, or
+    one that inflates more than MAX_RATIO× (a zip bomb), is refused."""
+    info = z.getinfo(name)
+    if info.file_size > MAX_MEMBER or (info.file_size > 64 << 20 and info.file_size > MAX_RATIO * max(1, info.compress_size)):
+        raise ConvertError(f"{where}: member {name} would inflate to {info.file_size:,} bytes from {info.compress_size:,} "
+                           f"stored; refused (no release holds such a member: a damaged or hostile archive)")
+    return z.read(name)
+
+
 def script_tensors(record: ScriptRecord, prefix: str = "") -> "OrderedDict[str, Tensor]":
-    """Every tensor attribute of a TorchScript module tree, by dotted path (its state_dict keys)."""
+    """Every tensor attribute of a TorchScript module tree, by dotted path (its state_dict keys); walked without
+    recursion, records seen once (a tree that contains itself ends)."""
     out: OrderedDict[str, Tensor] = OrderedDict()
-    for name, value in record.state.items():
-        key = f"{prefix}{name}"
-        if isinstance(value, Tensor):
-            out[key] = value
-        elif isinstance(value, ScriptRecord):
-            out.update(script_tensors(value, key + "."))
+    stack, seen = [(record, prefix, 0)], set()
+    while stack:
+        rec, pre, depth = stack.pop()
+        if id(rec) in seen or depth > MAX_DEPTH:
+            continue
+        seen.add(id(rec))
+        children = []
+        for name, value in rec.state.items():
+            if isinstance(value, Tensor):
+                out[f"{pre}{name}"] = value
+            elif isinstance(value, ScriptRecord):
+                children.append((value, f"{pre}{name}.", depth + 1))
+        stack.extend(reversed(children))
     return out
 
 
 def read_checkpoint(path: Path) -> Any:
     """A checkpoint file's content: tensors and plain containers only, whatever else it pickles."""
     path = Path(path)
-    try:
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as z:
-                return _read_zip(z, str(path))
-        return _read_legacy(path.read_bytes(), str(path))
-    except pickle.UnpicklingError as exc:
-        raise ConvertError(f"{path}: refused to read it: {exc}; only tensors and known training-framework objects "
-                           f"are read from a checkpoint") from None
-    except (EOFError, zipfile.BadZipFile, ValueError, TypeError, KeyError, IndexError, RuntimeError) as exc:
-        raise ConvertError(f"{path}: not a readable PyTorch checkpoint ({_first_line(exc)})") from None
+    if not path.is_file():  # a FIFO would block, /dev/zero never end
+        raise ConvertError(f"{path}: not a regular file; give the released checkpoint file")
+    if path.stat().st_size > MAX_MEMBER:
+        raise ConvertError(f"{path}: {path.stat().st_size:,} bytes; no released checkpoint is that large")
+    return _guarded(lambda: _read_path(path), str(path))
+
+
+def _read_path(path: Path) -> Any:
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as z:
+            return _read_zip(z, str(path))
+    return _read_legacy(path.read_bytes(), str(path))
 
 
 def read_bytes_checkpoint(data: bytes, where: str) -> Any:
     """`read_checkpoint` for a checkpoint held in memory (a member of a release archive)."""
-    try:
+    def read() -> Any:
         buf = io.BytesIO(data)
         if zipfile.is_zipfile(buf):
             with zipfile.ZipFile(buf) as z:
                 return _read_zip(z, where)
         return _read_legacy(data, where)
+
+    return _guarded(read, where)
+
+
+def _guarded(read: Any, where: str) -> Any:
+    """Every way a hostile or damaged file can make the reader fail, as one line naming it (nothing in it runs)."""
+    try:
+        return read()
+    except ConvertError:
+        raise
     except pickle.UnpicklingError as exc:
-        raise ConvertError(f"{where}: refused to read it: {exc}") from None
-    except (EOFError, zipfile.BadZipFile, ValueError, TypeError, KeyError, IndexError, RuntimeError) as exc:
-        raise ConvertError(f"{where}: not a readable PyTorch checkpoint ({_first_line(exc)})") from None
+        raise ConvertError(f"{where}: refused to read it: {exc}; only tensors and known training-framework objects "
+                           f"are read from a checkpoint") from None
+    except RecursionError:
+        raise ConvertError(f"{where}: containers nested too deep to be a checkpoint; refused") from None
+    except MemoryError:
+        raise ConvertError(f"{where}: asks for more memory than this machine has; not a usable checkpoint") from None
+    except Exception as exc:  # allow-listed builtins given hostile arguments (codecs, sizes), BUILD on a list, …
+        raise ConvertError(f"{where}: not a readable PyTorch checkpoint ({type(exc).__name__}: {_first_line(exc)[:100]})") from None
 
 
 def _read_legacy(data: bytes, where: str) -> Any:
@@ -269,16 +320,25 @@ def zip_member(path: Path, suffix: str) -> bytes | None:
         if any(n.endswith("data.pkl") for n in z.namelist()):
             return None
         names = [n for n in z.namelist() if n.endswith(suffix)]
-        return z.read(names[0]) if names else None
+        return member(z, names[0], str(path)) if names else None
 
 
 def tensors(obj: Any, prefix: str = "") -> dict[str, Tensor]:
-    """Every tensor inside nested dicts (by dotted key); other values are ignored."""
+    """Every tensor inside nested dicts (by dotted key); other values are ignored. Walked without recursion, each
+    container once and at most MAX_DEPTH deep: a 40-byte file nesting 100,000 dicts, or a dict that holds itself,
+    ends in an error line, not a RecursionError."""
     out: dict[str, Tensor] = {}
-    if isinstance(obj, Tensor):
-        out[prefix] = obj
-    elif isinstance(obj, dict):
-        for k, v in obj.items():
-            if isinstance(k, str):
-                out.update(tensors(v, f"{prefix}.{k}" if prefix else k))
+    stack, seen = [(obj, prefix, 0)], set()
+    while stack:
+        node, pre, depth = stack.pop()
+        if isinstance(node, Tensor):
+            out[pre] = node
+        elif isinstance(node, dict):
+            if id(node) in seen:
+                continue
+            if depth > MAX_DEPTH:
+                raise ConvertError(f"containers nested more than {MAX_DEPTH} deep (at '{pre[:80]}'): not a checkpoint")
+            seen.add(id(node))
+            stack.extend((v, f"{pre}.{k}" if pre else k, depth + 1) for k, v in reversed(list(node.items()))
+                         if isinstance(k, str))
     return out

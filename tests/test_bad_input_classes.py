@@ -44,6 +44,7 @@ def more(base, tmp_path_factory) -> Path:  # noqa: F811
     import safetensors.torch
     import torch
 
+    hostile_checkpoints(x)
     relabelled = x / "relabelled"  # a float tensor's bytes relabelled as int32: same size, garbage numbers
     shutil.copytree(base / "model", relabelled)
     weights = safetensors.torch.load_file(str(relabelled / "model.safetensors"))
@@ -51,6 +52,41 @@ def more(base, tmp_path_factory) -> Path:  # noqa: F811
     weights[key] = weights[key].view(torch.int32)
     safetensors.torch.save_file(weights, str(relabelled / "model.safetensors"))
     return x
+
+
+def _torch_zip(path: Path, data_pkl: bytes, members: dict | None = None, compress: bool = False) -> None:
+    """A file in torch.save's zip layout around a hand-made data.pkl (and extra members)."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED) as z:
+        z.writestr("archive/data.pkl", data_pkl)
+        z.writestr("archive/byteorder", "little")
+        for name, data in (members or {}).items():
+            z.writestr(name, data)
+
+
+def hostile_checkpoints(x: Path) -> None:
+    """Checkpoints an attacker or a broken tool writes: each must end in one line, quickly and in little memory."""
+    import os
+    import zipfile
+
+    n = 100_000  # dicts nested 100,000 deep: EMPTY_DICT and a key per level, then one SETITEM per level
+    _torch_zip(x / "nested.ckpt", b"\x80\x02" + (b"}X\x01\x00\x00\x00k") * n + b"}" + b"s" * n + b".")
+    _torch_zip(x / "selfref.ckpt", b"\x80\x02}q\x00X\x01\x00\x00\x00ah\x00s.")  # d = {}; d["a"] = d
+    _torch_zip(x / "bytesbomb.ckpt", b"\x80\x02cbuiltins\nbytes\n(L18446744073709551616L\ntR.")
+    _torch_zip(x / "codec.ckpt", b"\x80\x04cbuiltins\nstr\n(C\x01x\x8c\x0dno-such-codectR.")  # str(b"x", codec)
+    _torch_zip(x / "buildlist.ckpt", b"\x80\x02]}b.")  # BUILD with a state on a list
+    _torch_zip(x / "rebuild.ckpt", b"\x80\x02ctorch._utils\n_rebuild_nothing_such\n)R.")
+    with zipfile.ZipFile(x / "bomb.zip", "w", zipfile.ZIP_DEFLATED) as z:  # 200 MB of zeros in a few hundred kB
+        with z.open("big-lama/models/best.ckpt", "w", force_zip64=True) as f:
+            for _ in range(200):
+                f.write(bytes(1 << 20))
+    os.mkfifo(x / "fifo.ckpt")
+    (x / "zero.ckpt").symlink_to("/dev/zero")
+    deep = x / "deepconfig"
+    deep.mkdir()
+    (deep / "config.json").write_text("[" * 100_000 + "]" * 100_000)
+    (deep / "model.safetensors").write_bytes(b"")
 
 
 # (id, argv with {b} the matrix's inputs, {x} this file's and {w} an empty work folder, text the error line must hold)
@@ -114,6 +150,18 @@ CLASSES = {
         ("eval-metrics-matching-nothing", "eval {b}/model --metrics zzz*", "matches no registered metric"),
         ("eval-metrics-only-commas", "eval {b}/model --metrics ,", "names no metric"),
         ("inpaint-weights-relabelled-int", "inpaint {x}/relabelled {b}/img.png {b}/mask.png -o {w}/o.png", "dtype mismatch"),
+    ],
+    "8 hostile checkpoint files (issue 39)": [
+        ("convert-nested-100k", "convert lama.big_lama {x}/nested.ckpt --out {w}/c", "nested"),
+        ("convert-self-referencing", "convert lama.big_lama {x}/selfref.ckpt --out {w}/c", "selfref.ckpt"),
+        ("convert-bytes-2-64", "convert lama.big_lama {x}/bytesbomb.ckpt --out {w}/c", "bytesbomb.ckpt"),
+        ("convert-unknown-codec", "convert lama.big_lama {x}/codec.ckpt --out {w}/c", "LookupError"),
+        ("convert-build-on-a-list", "convert lama.big_lama {x}/buildlist.ckpt --out {w}/c", "buildlist.ckpt"),
+        ("convert-missing-rebuild", "convert lama.big_lama {x}/rebuild.ckpt --out {w}/c", "_rebuild_nothing_such"),
+        ("convert-zip-bomb", "convert lama.big_lama {x}/bomb.zip --out {w}/c", "would inflate"),
+        ("convert-fifo", "convert lama.big_lama {x}/fifo.ckpt --out {w}/c", "not a regular file"),
+        ("convert-dev-zero", "convert lama.big_lama {x}/zero.ckpt --out {w}/c", "not a regular file"),
+        ("inpaint-config-nested-100k", "inpaint {x}/deepconfig {b}/img.png {b}/mask.png -o {w}/o.png", "nested too deep"),
     ],
 }
 CASES = [(f"{cls.split()[0]}-{case}", argv, expect) for cls, cases in CLASSES.items() for case, argv, expect in cases]
