@@ -27,6 +27,7 @@ background lift it; hole L1 is the steadier column. torch.compile was measured f
 | `demo_speed.py` | `inpaintzoo demo` in headless Chromium: launch to page, to model ready, click to result |
 | `seed_do_diagnosis.py` | why do() through the learned graph loses: the learned mechanisms against the true children and all true labels, and the causal layer's two intervention modes on the same weights |
 | `startup.py` | CLI start-up (`--version`, `--help`, `list`, …) beside `python -c "import torch"` |
+| `finetune_e2e.py` | one fine-tune as a user runs it: a release-layout LaMa-Fourier fetched, trained with LaMa's recipe, killed with SIGKILL and resumed (bit-identical), evaluated, pushed to a Hub-compatible server and loaded back |
 | `train_parity.py` | LaMa's and AOT-GAN's training against their releases' own code: each loss's value and gradient, the discriminators, one whole iteration (every weight after both Adam steps), iteration time and peak memory |
 """
 

@@ -155,6 +155,9 @@ class _Decode:
                     mask = mask.resize(img.size, Image.NEAREST)
             else:
                 mask = self.rule(img.size, i)
+            if mask.getextrema()[1] == 0:  # say it when nothing would happen
+                why = "its mask box lies outside the image" if job.mask is None else f"mask {job.mask} is all black"
+                return i, None, None, f"no hole to inpaint: {why}"
             return i, img, mask, None
         except (InputError, OSError, ValueError) as exc:
             return i, None, None, str(exc).removeprefix(f"{job.image}: ")
@@ -244,8 +247,10 @@ def run(model: Any, jobs: list[Job], *, batch_size: int = 1, workers: int = 0, m
     from PIL import Image
     from torch.utils.data import DataLoader
 
-    loader = DataLoader(_Decode(jobs, max_pixels, rule), batch_size=None, num_workers=workers,
-                        collate_fn=_identity, prefetch_factor=4 if workers else None)
+    from .procs import worker_init
+
+    loader = DataLoader(_Decode(jobs, max_pixels, rule), batch_size=None, num_workers=workers, collate_fn=_identity,
+                        prefetch_factor=4 if workers else None, worker_init_fn=worker_init if workers else None)
     done, skipped, failed = 0, [], []
     for group in _batches(_timed(loader, stats if stats is not None else {}), batch_size):
         ok = [(i, img, m) for i, img, m, err in group if err is None]

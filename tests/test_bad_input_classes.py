@@ -45,6 +45,8 @@ def more(base, tmp_path_factory) -> Path:  # noqa: F811
     import torch
 
     hostile_checkpoints(x)
+    with Image.open(base / "img.png") as im:
+        Image.new("L", im.size, 0).save(x / "black.png")
     relabelled = x / "relabelled"  # a float tensor's bytes relabelled as int32: same size, garbage numbers
     shutil.copytree(base / "model", relabelled)
     weights = safetensors.torch.load_file(str(relabelled / "model.safetensors"))
@@ -149,6 +151,12 @@ CLASSES = {
     "7 silent results (issue 39)": [
         ("eval-metrics-matching-nothing", "eval {b}/model --metrics zzz*", "matches no registered metric"),
         ("eval-metrics-only-commas", "eval {b}/model --metrics ,", "names no metric"),
+        ("inpaint-all-black-mask", "inpaint {b}/model {b}/img.png {x}/black.png -o {w}/o.png", "no hole to inpaint"),
+        ("inpaint-mask-box-outside", "inpaint {b}/model {b}/img.png --mask-box 5000,5000,10,10 -o {w}/o.png",
+         "mask box lies outside"),
+        ("intervene-concept-twice", "intervene {b}/causal {b}/img.png --set light=100 --set light=120 -o {w}/o.png",
+         "set twice"),
+        ("resume-with-another-out", "train --resume {b}/run --out {w}/elsewhere", "writes into its own folder"),
         ("inpaint-weights-relabelled-int", "inpaint {x}/relabelled {b}/img.png {b}/mask.png -o {w}/o.png", "dtype mismatch"),
     ],
     "8 hostile checkpoint files (issue 39)": [

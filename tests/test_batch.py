@@ -132,3 +132,32 @@ def test_torchrun_shards_the_folder_and_gathers_the_summary(model_dir, tmp_path)
     assert "done 6, skipped 0, failed 0" in r.stdout and "2 processes" in r.stdout
     assert r.stdout.count("done 6") == 1  # rank 0 alone reports
     assert len(list((tmp_path / "out").glob("*.png"))) == 6
+
+
+def test_a_worker_dies_with_its_parent_killed_by_sigkill(tmp_path):
+    """DataLoader workers of folder runs and training ask the kernel to end them with their parent (prctl): a run
+    killed with SIGKILL leaves no worker holding hundreds of MB."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux's")
+    code = ("import subprocess, sys, time; "
+            "c = subprocess.Popen([sys.executable, '-c', 'from inpaintzoo.procs import die_with_parent; "
+            "die_with_parent(); import time; time.sleep(60)']); print(c.pid, flush=True); time.sleep(60)")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    time.sleep(1.0)  # the child has made its prctl call
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    for _ in range(50):
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(child, signal.SIGKILL)
+    raise AssertionError("the child outlived its parent")

@@ -143,6 +143,8 @@ def parse_values(items: list[str]) -> dict[str, float]:
             raise InputError(f"--set {item}: expected CONCEPT=NUMBER, e.g. --set light=120") from None
         if not math.isfinite(value):
             raise InputError(f"--set {item}: {val} is not a finite number")
+        if key.strip() in values:
+            raise InputError(f"--set {item}: {key.strip()} is set twice; give each concept once")
         values[key.strip()] = value
     return values
 

@@ -74,6 +74,9 @@ def cmd_train(a: argparse.Namespace) -> int:
             raise TrainingError(f"--resume {run}: overrides.json does not hold a table of dotted keys; restore it "
                                 f"(or delete it: the run's spec.json already includes them)")
         source = str(spec_file)
+        if a.out and Path(a.out).resolve() != run.resolve():
+            raise InpaintzooError(f"--out {a.out}: a resumed run writes into its own folder {run}; drop --out (or copy "
+                                  f"the run folder to {a.out} and resume that)")
         recorded = _recorded_options(run)
         a.val_data = a.val_data or recorded.get("val_data")  # the run's held-out folder, unless given again
         if a.spec:

@@ -194,6 +194,9 @@ def _worker_init(_: int) -> None:
     # Ctrl-C is the main process's to handle: it finishes the step, checkpoints and stops the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(1)
+    from ..procs import die_with_parent
+
+    die_with_parent()  # a run killed with SIGKILL leaves no worker behind
 
 
 def auto_workers(dataset: ImageDataset, targets: list[DataTarget]) -> int:
