@@ -310,14 +310,19 @@ def run_lama(checkout: Path, aotgan: Path, work: Path, size: int) -> list[dict]:
                             ("ours, contiguous, d_first (no second generator pass)", False, "d_first")):
         tr = our_trainer(cl, order)
         variants[name] = (lambda tr=tr: tr.train_step(dict(batch)))
+    return rows + speed_rows("LaMa", variants, size)
+
+
+def speed_rows(release: str, variants: dict, size: int) -> list[dict]:
+    """One row per variant (the release's first): median seconds, peak memory, speed-up over the release."""
+    rows = []
     for name, fn in variants.items():
         seconds, peak = timed(fn)
-        rows.append({"release": "LaMa", "what": f"iteration at batch 2, {size}²: {name}", "seconds": seconds,
+        rows.append({"release": release, "what": f"iteration at batch 2, {size}²: {name}", "seconds": seconds,
                      "peak_mb": peak})
         print(rows[-1], flush=True)
-    base = rows[-len(variants)]["seconds"]
-    for r in rows[-len(variants):]:
-        r["speedup"] = base / r["seconds"]
+    for r in rows:
+        r["speedup"] = rows[0]["seconds"] / r["seconds"]
     return rows
 
 
@@ -521,15 +526,7 @@ def run_aotgan(checkout: Path, work: Path, size: int) -> list[dict]:
                             ("ours, contiguous, one shared VGG pass", False, True), ("ours, channels_last, shared", True, True)):
         tr = our_trainer(cl, share)
         variants[name] = (lambda tr=tr: tr.train_step(dict(batch)))
-    for name, fn in variants.items():
-        seconds, peak = timed(fn)
-        rows.append({"release": "AOT-GAN", "what": f"iteration at batch 2, {size}²: {name}", "seconds": seconds,
-                     "peak_mb": peak})
-        print(rows[-1], flush=True)
-    base = rows[-len(variants)]["seconds"]
-    for r in rows[-len(variants):]:
-        r["speedup"] = base / r["seconds"]
-    return rows
+    return rows + speed_rows("AOT-GAN", variants, size)
 
 
 def main() -> None:
