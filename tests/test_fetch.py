@@ -209,7 +209,9 @@ def test_offline_without_a_cache_says_what_to_download(tmp_path, release, env, m
     from PIL import Image
 
     Image.new("RGB", (8, 8)).save(img)
-    Image.new("L", (8, 8)).save(tmp_path / "m.png")
+    hole = Image.new("L", (8, 8))
+    hole.paste(255, (2, 2, 5, 5))
+    hole.save(tmp_path / "m.png")
     assert main(["inpaint", "lama-tiny", str(img), str(tmp_path / "m.png"), "-o", str(tmp_path / "o.png")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "offline (HF_HUB_OFFLINE=1): download lama-tiny.pt from https://example.invalid" in err

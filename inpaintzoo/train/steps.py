@@ -47,7 +47,7 @@ def run_iteration(tr: Any, forward: Callable[[], LossContext], amp: Callable[[],
             tr.opt_d.zero_grad(set_to_none=True)
             tr.scaler.scale(sum(losses.values())).backward()
             tr.scaler.scale(d_loss).backward()
-            _finish(tr, tr.opt, tr.sched, tr.loss_params, tr.t.grad_clip)
+            _finish(tr, tr.opt, tr.sched, tr.loss_params, tr.t.grad_clip, update=False)  # one scale for both steps
             _finish(tr, tr.opt_d, tr.sched_d, list(tr.parts.discriminator.parameters()), tr.t.discriminator_grad_clip)
             logs["d_loss"] = float(d_loss.detach())
     for loss in tr.parts.losses.values():
@@ -85,12 +85,15 @@ def _discriminator_step(tr: Any, d_loss: Tensor) -> float:
     return float(d_loss.detach())
 
 
-def _finish(tr: Any, opt: torch.optim.Optimizer, sched: Any, params: list[Tensor], max_norm: float | None) -> None:
-    """All-reduce the gradients across ranks, clip their norm, step the optimiser and its schedule."""
+def _finish(tr: Any, opt: torch.optim.Optimizer, sched: Any, params: list[Tensor], max_norm: float | None,
+            update: bool = True) -> None:
+    """All-reduce the gradients across ranks, clip their norm, step the optimiser and its schedule (and the grad
+    scaler's scale, unless another optimiser's step of the same backward scale follows)."""
     allreduce_grads(params, tr.world)
     if max_norm:
         tr.scaler.unscale_(opt)
         nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"] if p.grad is not None], max_norm)
     tr.scaler.step(opt)
-    tr.scaler.update()
+    if update:
+        tr.scaler.update()
     sched.step()
