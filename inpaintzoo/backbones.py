@@ -37,6 +37,12 @@ def load_features(arch: Arch, weights: str, key: str) -> nn.Sequential:
             raise InpaintzooError(f"{key} = 'timm': timm has no {arch}; give a safetensors file of its state dict")
         import timm
 
+        from .network import OFFLINE_HINT, hub_endpoint, unreachable
+
+        why = "" if _hub_offline() else unreachable(hub_endpoint())
+        if why:  # at once, not after twenty retry lines
+            raise InpaintzooError(f"{key} = 'timm': {arch.upper()} weights come from the Hub and {why} ({OFFLINE_HINT}, "
+                                  f"or set {key} to a safetensors file)")
         try:
             features = timm.create_model(f"{arch}.tv_in1k", pretrained=True).features
         except Exception as exc:
@@ -69,3 +75,9 @@ def load_features(arch: Arch, weights: str, key: str) -> nn.Sequential:
     for p in features.parameters():
         p.requires_grad_(False)
     return features
+
+
+def _hub_offline() -> bool:
+    from huggingface_hub import constants
+
+    return bool(constants.HF_HUB_OFFLINE)

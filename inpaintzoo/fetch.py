@@ -27,6 +27,7 @@ import urllib.request
 from pathlib import Path
 
 from .errors import LoadError
+from .network import OFFLINE_HINT, hub_endpoint, unreachable
 from .paths import home
 from .zoo import Source, ZooEntry
 
@@ -100,7 +101,7 @@ def _download_first(entry: ZooEntry, token: str | bool | None) -> tuple[Path, So
             continue
         return path, source
     raise LoadError(f"zoo model '{entry.name}': no source could be reached ({'; '.join(errors)}); "
-                    f"{entry.release.how_to_get(entry.name)}")
+                    f"{entry.release.how_to_get(entry.name)}" + (f" ({OFFLINE_HINT})" if any("cannot resolve" in e for e in errors) else ""))
 
 
 class _Unreachable(Exception):
@@ -183,6 +184,9 @@ def _download_url(entry: ZooEntry, source: Source) -> Path:
             for chunk in iter(lambda: f.read(CHUNK), b""):
                 for h in hashes:
                     h.update(chunk)
+    why = unreachable(source.url)
+    if why:
+        raise _Unreachable(f"{source.url}: {why}")
     request = urllib.request.Request(source.url, headers={"User-Agent": "inpaintzoo", **({"Range": f"bytes={have}-"} if have else {})})
     try:
         response = urllib.request.urlopen(request, timeout=TIMEOUT)  # noqa: S310 - https URLs from the registry
@@ -264,6 +268,9 @@ def _download_hub(entry: ZooEntry, source: Source, token: str | bool | None) -> 
 
     recorded = _pins(entry).get(source.key, {})
     revision = recorded.get("revision") or source.revision  # an unpinned revision is pinned by the first download
+    why = unreachable(hub_endpoint())
+    if why:  # at once, not after the client's retries
+        raise _Unreachable(f"hf-hub:{source.hub}: {why}")
     try:
         path = Path(hf_hub_download(source.hub, source.file, revision=revision, token=token))
     except RepositoryNotFoundError:

@@ -261,3 +261,25 @@ def test_a_hub_source_goes_through_huggingface_hub_and_no_token_is_written(tmp_p
         for p in root.rglob("*"):
             if p.is_file() and not p.is_symlink():
                 assert HUB_TOKEN.encode() not in p.read_bytes(), p
+
+
+def test_a_host_that_does_not_resolve_is_one_line_with_the_offline_hint(tmp_path, release, env, monkeypatch, capsys):
+    """No network (or a wrong host): said at once from the name lookup, not after a client's retries, with the way to
+    work offline; the same for a loss backbone that timm would fetch from the Hub."""
+    _, data = release
+    monkeypatch.setenv("INPAINTZOO_INDEX", str(index(tmp_path, "https://no-such-host.invalid", data)))
+    assert main(["fetch", "lama-tiny"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot resolve no-such-host.invalid" in err and "HF_HUB_OFFLINE=1" in err
+    from inpaintzoo import network
+
+    assert network.unreachable("https://no-such-host.invalid/x") and network.unreachable("http://127.0.0.1:1/x") == ""
+    monkeypatch.setattr(network, "hub_endpoint", lambda: "https://no-such-host.invalid")
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # read once at import; the suite runs offline
+    from inpaintzoo.backbones import load_features
+    from inpaintzoo.errors import InpaintzooError
+
+    with pytest.raises(InpaintzooError, match="cannot resolve no-such-host.invalid .*HF_HUB_OFFLINE=1"):
+        load_features("vgg16", "timm", "weights")
