@@ -233,7 +233,7 @@ class PresetRule:
         from .commands.masks import mask_generator
 
         w, h = size
-        m = mask_generator(self.preset, max(w, h))(1, h, w, torch.Generator().manual_seed(self.seed + index))[0, 0]
+        m = mask_generator(self.preset, max(w, h))(1, h, w, torch.Generator().manual_seed((self.seed + index) % (2**63 - 1)))[0, 0]
         return Image.fromarray((m * 255).byte().numpy())
 
 

@@ -157,6 +157,8 @@ CLASSES = {
         ("intervene-concept-twice", "intervene {b}/causal {b}/img.png --set light=100 --set light=120 -o {w}/o.png",
          "set twice"),
         ("resume-with-another-out", "train --resume {b}/run --out {w}/elsewhere", "writes into its own folder"),
+        ("masks-seed-overflow", "masks --preset thin --size 64 -n 2 -o {w}/m --seed 1180591620717411303424", "must lie in 0"),
+        ("eval-seed-negative", "eval {b}/model --seed -5", "must lie in 0"),
         ("inpaint-weights-relabelled-int", "inpaint {x}/relabelled {b}/img.png {b}/mask.png -o {w}/o.png", "dtype mismatch"),
     ],
     "8 hostile checkpoint files (issue 39)": [

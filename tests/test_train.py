@@ -362,3 +362,9 @@ def test_a_small_own_folder_trains_and_evaluates_with_the_default_splits(tmp_pat
     assert main(["eval", str(run / "final"), "--data", str(tmp_path / "own"), "--n", "4", "--json", str(tmp_path / "r.json")]) == 0
     assert "evaluating the 'val' split" in capsys.readouterr().err
     assert json.loads((tmp_path / "r.json").read_text())["data"]["split"] == "val"
+
+
+def test_the_largest_seed_trains(spec, tmp_path):
+    """train.seed takes 0 … 2⁶³ − 1; the seeds derived from it (epoch orders, evaluation) stay in range."""
+    assert main(["train", str(spec), "--out", str(tmp_path / "r"), "--seed", str(2**63 - 1), "--quiet", "--epochs", "1",
+                 "--no-tensorboard"]) == 0

@@ -17,6 +17,17 @@ def positive_int(text: str) -> int:
     return v
 
 
+def seed(text: str) -> int:
+    """A random seed: 0 … 2⁶³ − 1 (what torch's generators and the spec's train.seed take)."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= v < 2**63:
+        raise argparse.ArgumentTypeError(f"must lie in 0 … 2**63 − 1, got {text}")
+    return v
+
+
 def side(text: str) -> int:
     """An image side in pixels: 1 … 16384 (the bound every image-size field has)."""
     v = positive_int(text)

@@ -9,7 +9,7 @@ import argparse
 import json
 from pathlib import Path
 
-from . import positive_int
+from . import positive_int, seed
 
 
 def _add(sub: argparse._SubParsersAction) -> None:
@@ -22,7 +22,7 @@ def _add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--masks", default="center", help="a preset (center, boxes, thin, medium, thick, freeform, or LaMa's "
                    "random_thin_256 … random_thick_512), a folder of masks, or 'dataset' (the data set's own masks)")
     p.add_argument("--n", type=positive_int, default=256, help="number of images (default 256)")
-    p.add_argument("--seed", type=int, default=0, help="mask set seed (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="mask set seed (default 0)")
     p.add_argument("--batch-size", type=positive_int, default=16, help="images per forward pass (default 16)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     p.add_argument("--json", dest="json_out", metavar="FILE", help="write the report as JSON to FILE")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from . import positive_int, side
+from . import positive_int, seed, side
 
 
 def _add(sub: argparse._SubParsersAction) -> None:
@@ -19,7 +19,7 @@ def _add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--masks", help="mask preset to draw instead (see `inpaintzoo masks --help`)")
     p.add_argument("--index", type=int, default=0, help="which image of the split (default 0)")
     p.add_argument("--split", default="val", choices=["train", "val", "test", "all"], help="data split (default val)")
-    p.add_argument("--seed", type=int, default=0, help="mask seed (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="mask seed (default 0)")
     p.add_argument("--size", type=side, help="write the image at this side length instead of the model's size")
 
 

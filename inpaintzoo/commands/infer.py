@@ -16,7 +16,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..images import MAX_PIXELS, check_mode_fits, check_parent, header, mask_of, open_image, output_format, save_image
 from ..progressbar import steps
-from . import fraction, positive_int
+from . import fraction, positive_int, seed
 
 log = logging.getLogger("inpaintzoo")
 
@@ -36,7 +36,7 @@ def _add_inpaint(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--out", required=True, help="output image (single input) or folder (relative layout kept)")
     p.add_argument("--mask-preset", help="draw a seeded mask per image instead (center, boxes, thin, medium, thick, …)")
     p.add_argument("--mask-box", metavar="X,Y,W,H", help="the same rectangle as the hole of every image")
-    p.add_argument("--seed", type=int, default=0, help="seed of --mask-preset (image i gets seed + i; default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of --mask-preset (image i gets seed + i; default 0)")
     p.add_argument("--threshold", type=fraction, help="binarise non-binary masks at this value in [0, 1]")
     p.add_argument("--resize-mask", action="store_true", help="resize masks whose size differs from their image")
     p.add_argument("--overwrite", action="store_true", help="redo outputs that exist (default: skip them, so a killed "

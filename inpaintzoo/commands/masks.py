@@ -6,7 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from . import positive_int, side
+from . import positive_int, seed, side
 
 PRESETS = {
     "center": ("core.center", {}),
@@ -43,7 +43,7 @@ def _add(sub: argparse._SubParsersAction) -> None:
                    f"for the size) or a registered masks.* name")
     p.add_argument("--size", type=side, default=256, help="mask side in pixels (default 256)")
     p.add_argument("-n", type=positive_int, default=100, help="number of masks (default 100)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     p.add_argument("-o", "--out", required=True, help="output folder (must not exist)")
 
 

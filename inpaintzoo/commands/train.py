@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import positive_float, positive_int
+from . import positive_float, positive_int, seed
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
@@ -22,7 +22,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--steps", type=positive_int, help="shorthand for --set train.steps=N")
     p.add_argument("--batch-size", type=positive_int, help="global batch size, split across processes (--set train.batch_size=N)")
     p.add_argument("--lr", type=positive_float, help="learning rate (--set train.optimizer.lr=X)")
-    p.add_argument("--seed", type=int, help="--set train.seed=N")
+    p.add_argument("--seed", type=seed, help="--set train.seed=N")
     p.add_argument("--out", help="run folder (default runs/NAME)")
     p.add_argument("--resume", metavar="RUN", help="continue the run in RUN from its newest intact checkpoint")
     p.add_argument("--init", metavar="MODEL", help="start from a published model's weights (folder, hf-hub:…, zoo name): "

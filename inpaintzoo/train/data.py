@@ -70,9 +70,17 @@ def check_against_contract(ds: ImageDataset, spec: ModelSpec, what: str) -> None
         )
 
 
+SEEDS = 2**63 - 1  # derived seeds stay below this: torch's generators take 64-bit signed seeds
+
+
+def offset_seed(seed: int, offset: int) -> int:
+    """`seed + offset` kept in range (a run's seed may be up to 2⁶³ − 1)."""
+    return (seed + offset) % SEEDS
+
+
 def sample_seed(seed: int, epoch: int, position: int) -> int:
     """The seed of one sample's randomness: a function of the run's seed and the sample's place in the run."""
-    return ((seed * 1_000_003 + epoch) * 1_000_000_007 + position) % (2**63 - 1)
+    return ((seed * 1_000_003 + epoch) * 1_000_000_007 + position) % SEEDS
 
 
 def targets_key(target: DataTarget, dataset: ImageDataset) -> str:
@@ -167,7 +175,7 @@ class EpochBatches(Sampler):
         self.epoch, self.skip = epoch, skip
 
     def order(self, epoch: int) -> list[int]:
-        g = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
+        g = torch.Generator().manual_seed((self.seed * 100_003 + epoch) % SEEDS)
         return torch.randperm(self.n, generator=g).tolist()
 
     def __iter__(self) -> Iterator[list[tuple[int, int, int]]]:

@@ -32,7 +32,7 @@ from ..spec import ModelSpec
 from . import checkpoint as ckpt
 from . import memory
 from .data import (DataError, EpochBatches, TrainItems, auto_workers, build_dataset, build_masks,
-                   check_against_contract, make_loader)
+                   check_against_contract, make_loader, offset_seed)
 from .finetune import init_discriminator, init_generator
 from .logs import RunLog
 from .optim import Schedule, make_optimizer
@@ -258,11 +258,11 @@ class Trainer:
     def evaluate(self) -> dict[str, float]:
         model = self.ema.module if self.ema is not None else self.model
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.t.seed + 7)
-            metrics = evaluate(model, self.val_set, self.eval_masks, self.t.batch_size, self.t.eval_batches, seed=self.t.seed + 2)
+            torch.manual_seed(offset_seed(self.t.seed, 7))
+            metrics = evaluate(model, self.val_set, self.eval_masks, self.t.batch_size, self.t.eval_batches, seed=offset_seed(self.t.seed, 2))
             if self.rank == 0:
                 grid = self.run / "samples" / f"step-{self.step:08d}.png"
-                write_sample_grid(model, self.val_set, self.eval_masks, grid, seed=self.t.seed + 2, device=self.device)
+                write_sample_grid(model, self.val_set, self.eval_masks, grid, seed=offset_seed(self.t.seed, 2), device=self.device)
                 self.log.image("samples", grid, self.step)
                 for module in model.modules():
                     hook = getattr(module, "on_evaluate", None)
