@@ -108,3 +108,19 @@ def test_intervene_command(tmp_path, capsys):
     assert main(["intervene", str(tmp_path / "m"), str(img), "--set", "ligth=1", "-o", str(tmp_path / "o.png")]) == 2
     assert "did you mean 'light'" in capsys.readouterr().err
     assert main(["intervene", str(tmp_path / "m"), str(img), "--set", "light", "-o", str(tmp_path / "o.png")]) == 2
+
+
+def test_an_eval_report_is_strict_json_when_a_hole_metric_has_no_hole(model_dir, tmp_path):
+    """Masks without a hole leave the hole metrics undefined: null in the report, which stays strict JSON."""
+    import json
+
+    from PIL import Image
+
+    (tmp_path / "empty").mkdir()
+    for i in range(2):
+        Image.new("L", (16, 16), 0).save(tmp_path / "empty" / f"{i}.png")
+    assert main(["eval", str(model_dir), "--masks", str(tmp_path / "empty"), "--n", "2",
+                 "--json", str(tmp_path / "r.json")]) == 0
+    text = (tmp_path / "r.json").read_text()
+    report = json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in the report"))
+    assert report["buckets"][0]["psnr_hole"] is None and isinstance(report["metrics"]["psnr"], float)

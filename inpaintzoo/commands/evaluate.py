@@ -104,10 +104,23 @@ def cmd_eval(a: argparse.Namespace) -> int:
             if table:
                 show(tuple(table[0]), [tuple(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row.values())
                                        for row in table], title=f"{name}: {title}")
-    if json_out is not None:
-        atomic_write_text(json_out, json.dumps(report, indent=2) + "\n")
+    if json_out is not None:  # strict JSON: a value that is not a number (a hole metric with no hole) is null
+        atomic_write_text(json_out, json.dumps(_finite(report), indent=2, allow_nan=False) + "\n")
         print(f"wrote {json_out}")
     return 0
+
+
+def _finite(obj):
+    """`obj` with NaN and ±inf replaced by None, so the report is JSON any parser reads."""
+    import math
+
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 def _report(a: argparse.Namespace) -> tuple[dict, object, int]:

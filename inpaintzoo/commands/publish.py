@@ -32,10 +32,11 @@ def cmd_push(a: argparse.Namespace) -> int:
         metrics = report.get("metrics") if isinstance(report, dict) else None
         if not isinstance(metrics, dict) or not metrics:
             raise InpaintzooError(f"--eval {path}: not an `inpaintzoo eval --json` report (no \"metrics\" table)")
-        bad = [k for k, v in metrics.items() if not isinstance(v, (int, float)) or isinstance(v, bool)]
+        bad = [k for k, v in metrics.items() if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool))]
         if bad:
             raise InpaintzooError(f"--eval {path}: metric {bad[0]!r} is {metrics[bad[0]]!r}, not a number; give the report "
                                   f"`inpaintzoo eval --json` wrote")
+        report = {**report, "metrics": {k: v for k, v in metrics.items() if v is not None}}  # null: measured nothing
         reports.append(report)
     oid = push(a.model_dir, a.repo_id, a.private, a.branch, a.message, a.token, reports, a.demo)
     print(f"pushed {a.model_dir} to {a.repo_id} at revision {oid}; load it with load(\"hf-hub:{a.repo_id}@{oid}\")")
