@@ -182,6 +182,14 @@ class InpaintModel(nn.Module):
                 raise InputError(f"intervene: unknown concept '{key}'{did_you_mean(key, names)}; concepts: {', '.join(names)}")
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
                 raise InputError(f"intervene: {key}={value!r}: expected a finite number")
+        ranges = self.prior.concept_ranges()
+        for key, value in values.items():  # allowed (an extrapolation), but said, in the API as on the command line
+            lo, hi = ranges.get(key, (None, None))
+            if lo is not None and not lo - (hi - lo) <= value <= hi + (hi - lo):
+                import warnings
+
+                warnings.warn(f"intervene: {key}={value:g} is far outside the concept's range {lo:g}…{hi:g}: the result "
+                              f"is an extrapolation", ExtrapolationWarning, stacklevel=3)
         return self._infer(image, mask, threshold, dict(values), HDOptions("original"), None)
 
     def _infer(self, image: Any, mask: Any, threshold: float | None, intervention: dict[str, float] | None,
@@ -232,6 +240,10 @@ class InpaintModel(nn.Module):
         mask = torch.zeros(batch_size, 1, h, w)
         mask[..., h // 4 : 3 * h // 4, w // 4 : 3 * w // 4] = 1.0
         return image, mask
+
+
+class ExtrapolationWarning(UserWarning):
+    """An intervention far outside the range its concept was trained on."""
 
 
 def _autocast_dtype(dtype: torch.dtype | str | None) -> torch.dtype | None:

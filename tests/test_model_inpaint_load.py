@@ -180,3 +180,21 @@ def test_a_model_cast_to_half_precision_inpaints_and_intervenes(dtype):
     out = model.inpaint(image, mask)
     assert out.dtype == torch.float32 and torch.isfinite(out).all() and torch.equal(out[:, mask == 0], image[:, mask == 0])
     assert torch.isfinite(model.intervene(image, {"light": 100.0})).all()
+
+
+def test_an_intervention_far_outside_its_range_is_said_in_the_python_api_too(capsys):
+    import warnings
+
+    from inpaintzoo import load
+    from inpaintzoo.model import ExtrapolationWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = load("causal-nvae-pendulum")
+    lo, hi = model.prior.concept_ranges()["light"]
+    image = torch.rand(model.contract.channels, *model.contract.image_size)
+    with pytest.warns(ExtrapolationWarning, match="far outside the concept's range"):
+        model.intervene(image, {"light": hi + 10 * (hi - lo)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ExtrapolationWarning)
+        model.intervene(image, {"light": (lo + hi) / 2})  # inside the range: nothing said

@@ -188,7 +188,6 @@ def cmd_intervene(a: argparse.Namespace) -> int:
         check_mode_fits(fmt, "RGBA", out)
     if not model.prior.supports_interventions:
         raise InputError(f"{a.model}: its prior '{model.spec.prior.type}' has no named concepts to intervene on")
-    _check_ranges(model, values)
     img = open_image(image_path, a.max_pixels)
     mask = mask_of(open_image(Path(a.mask), a.max_pixels)) if a.mask else None
     if mask is not None and mask.getextrema()[1] == 0:
@@ -204,15 +203,6 @@ def cmd_intervene(a: argparse.Namespace) -> int:
     save_image(model.intervene(img, values, mask=mask, threshold=a.threshold), out, fmt, like=img)
     print(f"wrote {a.out}")
     return 0
-
-
-def _check_ranges(model, values: dict[str, float]) -> None:
-    """A value far outside the concept's range is allowed (an extrapolation) but said."""
-    ranges = getattr(model.prior, "concept_ranges", lambda: {})()
-    for key, v in values.items():
-        lo, hi = ranges.get(key, (None, None))
-        if lo is not None and not lo - (hi - lo) <= v <= hi + (hi - lo):
-            log.warning("--set %s=%g is far outside the concept's range %g…%g: the result is an extrapolation", key, v, lo, hi)
 
 
 COMMANDS = {"inpaint": (_add_inpaint, cmd_inpaint), "intervene": (_add_intervene, cmd_intervene)}
