@@ -130,10 +130,10 @@ def image_batch(image: Any, channels: int, name: str = "image") -> Batch:
         if arr.ndim not in (3, 4):
             raise InputError(f"{name}: expected a H×W×C or N×H×W×C array, got shape {image.shape}")
         if scale:  # integers are in range by construction: one conversion pass (torch's, threaded), no range scan
-            t = torch.from_numpy(np.ascontiguousarray(arr) if arr.dtype == np.uint8 else arr.astype(np.float32))
+            t = _from_numpy(np.ascontiguousarray(arr) if arr.dtype == np.uint8 else arr.astype(np.float32))
             t = (t[None] if single else t).permute(0, 3, 1, 2).float().div_(scale)
             return Batch(t, "numpy", single, image, True, scale=scale)
-        t = torch.from_numpy(np.ascontiguousarray(arr))
+        t = _from_numpy(np.ascontiguousarray(arr))
         t = (t[None] if single else t).permute(0, 3, 1, 2).float()
         return Batch(_check_range(t, name), "numpy", single, image, False, scale=255.0)
     if isinstance(image, Tensor):
@@ -323,3 +323,15 @@ def hand_back(result01: Tensor, mask: Tensor, batch: Batch) -> Any:
         orig = batch.original[None] if batch.single else batch.original
         out = torch.where(hole.expand_as(orig).to(orig.device), result01.to(orig.dtype).to(orig.device), orig)
     return out[0] if batch.single else out
+
+
+def _from_numpy(arr: np.ndarray) -> Tensor:
+    """torch.from_numpy, without torch's warning for a read-only array (a decoded image, a memory map): the tensor is
+    only read here, every later step makes its own."""
+    if arr.flags.writeable:
+        return torch.from_numpy(arr)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.from_numpy(arr)
