@@ -126,9 +126,9 @@ def intervention_grid(model, image, values: dict[str, list[float]], mask=None, t
         rows.append([original] + [tensor(model.intervene(image, {concept: v}, mask=mask, threshold=threshold)) for v in vals])
         caps.append(["original"] + [f"= {v:.4g}" for v in vals])
         below = descendants.get(concept)
-        titles.append(f"{concept} → {', '.join(below)}" if below else f"{concept} (no descendants)" if below is not None else concept)
+        titles.append(f"{concept} -> {', '.join(below)}" if below else f"{concept} (no descendants)" if below is not None else concept)
     return labelled_grid(rows, row_titles=titles, captions=caps,
-                         title="do(row's concept = value under the tile); → its descendants, the only other concepts "
+                         title="do(row's concept = value under the tile); -> its descendants, the only other concepts "
                                "it may move" + (", inside the mask" if mask is not None else ""))
 
 

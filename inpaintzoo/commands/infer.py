@@ -197,7 +197,7 @@ def cmd_intervene(a: argparse.Namespace) -> int:
 
         grid, layout = intervention_grid(model, img, model.prior.grid_values(), mask=mask, threshold=a.threshold)
         save_image(grid, out, fmt)
-        rows = ", ".join(t for t, _ in layout.texts if t in model.prior.concept_names())
+        rows = ", ".join(model.prior.concept_names())
         print(f"wrote {a.out}: rows {rows}; each tile shows do(concept = value)" + (" inside the mask" if a.mask else ""))
         return 0
     save_image(model.intervene(img, values, mask=mask, threshold=a.threshold), out, fmt, like=img)
