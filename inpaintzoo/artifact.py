@@ -73,6 +73,9 @@ def temp_dir_beside(out: Path) -> Path:
 
 def check_replaceable(out: Path, overwrite: bool) -> None:
     """`out` may be written: it does not exist, or `overwrite` and it is a model folder or an empty one."""
+    here = Path.cwd()
+    if Path(os.path.abspath(out)) in (here, *here.parents):  # `--out .`: a folder cannot be replaced from inside it
+        raise LoadError(f"--out {out}: is the current folder (or holds it); run from its parent and give its name")
     if out.exists() and not out.is_dir():
         raise LoadError(f"--out {out}: is a file; give a folder name")
     if out.exists() and not overwrite:
@@ -89,7 +92,7 @@ def atomic_dir(out: Path, write: Callable[[Path], None], overwrite: bool = False
     replaced (its writer finished first; this one stops with one line and leaves nothing). What a user's `--out`
     may replace is checked by the command first (`check_replaceable`).
     """
-    out = Path(out)
+    out = Path(os.path.abspath(out))  # `dir/.` and `..` have no name to put a temporary sibling beside
     if out.exists() and not overwrite:
         raise LoadError(f"{out}: output folder exists; choose another --out or remove it first")
     tmp = temp_dir_beside(out)

@@ -159,6 +159,7 @@ CLASSES = {
         ("resume-with-another-out", "train --resume {b}/run --out {w}/elsewhere", "writes into its own folder"),
         ("masks-seed-overflow", "masks --preset thin --size 64 -n 2 -o {w}/m --seed 1180591620717411303424", "must lie in 0"),
         ("eval-seed-negative", "eval {b}/model --seed -5", "must lie in 0"),
+        ("build-out-dot-over-a-model", "build {b}/tiny.toml --out . --overwrite", "is the current folder"),
         ("demo-unknown-model", "demo no-such-model-here", "is not a zoo model"),
         ("demo-missing-folder", "demo {w}/nothing/here", "no such model folder"),
         ("demo-bad-host", "demo --host 999.1.1.1", "--host 999.1.1.1: not an address"),
