@@ -252,7 +252,7 @@ CASES = [
     ("masks-unknown-preset", "masks --preset thik -o {w}/m", "did you mean 'thick'"),
     ("masks-out-exists", "masks --preset thin -o {b}/imgs", "exists"),
     ("masks-out-below-file", "masks --preset thin -o {b}/afile/m", "is a file, not a folder"),
-    ("masks-seed-text", "masks --preset thin --seed abc -o {w}/m", "invalid int value"),
+    ("masks-seed-text", "masks --preset thin --seed abc -o {w}/m", "expected a whole number"),
     # push (offline: nothing is sent)
     ("push-no-folder", "push {w}/nomodel org/name", "no config.json"),
     ("push-bad-repo-id", "push {b}/model orgname", "expected ORG/NAME"),
