@@ -310,7 +310,7 @@ def test_a_batch_that_cannot_fit_is_refused_before_anything_is_written(spec, tmp
     monkeypatch.setattr(memory, "available_bytes", lambda device: 10**12)
     assert main(["train", str(spec), "--out", str(tmp_path / "ok"), "--steps", "1", "--quiet"]) == 0
     assert fixed > 0 and per_image > 0  # weights and saved activations were measured
-    room = fixed + 2 * 3 * per_image  # what batch 3 needs, and no more
+    room = fixed + memory.SLACK * 3 * per_image  # what batch 3 needs, and no more
     monkeypatch.setattr(memory, "available_bytes", lambda device: int(room / 0.9) + 1)
     capsys.readouterr()
     assert main(["train", str(spec), "--out", str(tmp_path / "big"), "--batch-size", "8"]) == 2
