@@ -170,12 +170,15 @@ def _digests(path: Path) -> tuple[int, str, str]:
 # -- HTTPS ------------------------------------------------------------------------------------------------------
 def _download_url(entry: ZooEntry, source: Source) -> Path:
     folder = downloads_dir(entry.name)
-    folder.mkdir(parents=True, exist_ok=True)
     final = folder / source.file
     if final.is_file():  # downloaded and verified before (converted since, or conversion failed)
         size, sha, md5 = _digests(final)
         verify(entry, source, final, size, sha, md5)
         return final
+    why = unreachable(source.url)
+    if why:  # before anything is created: a failed offline fetch leaves no empty folder
+        raise _Unreachable(f"{source.url}: {why}")
+    folder.mkdir(parents=True, exist_ok=True)
     part = folder / (source.file + ".part")
     hashes = (hashlib.sha256(), hashlib.md5())
     have = part.stat().st_size if part.is_file() else 0
@@ -184,9 +187,6 @@ def _download_url(entry: ZooEntry, source: Source) -> Path:
             for chunk in iter(lambda: f.read(CHUNK), b""):
                 for h in hashes:
                     h.update(chunk)
-    why = unreachable(source.url)
-    if why:
-        raise _Unreachable(f"{source.url}: {why}")
     request = urllib.request.Request(source.url, headers={"User-Agent": "inpaintzoo", **({"Range": f"bytes={have}-"} if have else {})})
     try:
         response = urllib.request.urlopen(request, timeout=TIMEOUT)  # noqa: S310 - https URLs from the registry

@@ -271,6 +271,7 @@ def test_a_host_that_does_not_resolve_is_one_line_with_the_offline_hint(tmp_path
     assert main(["fetch", "lama-tiny"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot resolve no-such-host.invalid" in err and "HF_HUB_OFFLINE=1" in err
+    assert not (env / "downloads").exists()  # nothing left behind
     from inpaintzoo import network
 
     assert network.unreachable("https://no-such-host.invalid/x") and network.unreachable("http://127.0.0.1:1/x") == ""
