@@ -104,7 +104,7 @@ def build_card(folder: Path, repo_id: str, reports: list[dict[str, Any]], licens
                        + ", ".join(f"{k} {v:.4g}" for k, v in r.get("metrics", {}).items()) for r in reports)
     else:
         ev = "No evaluation attached."
-    versions = {k: v for k, v in cfg.get("versions", {}).items() if k not in ("torch",)}
+    versions = requirements(cfg.get("versions", {}))
     packages = ", ".join(f"`{k}` {v}" for k, v in sorted(versions.items())) or "`inpaintzoo`"
     pip = " ".join(sorted(versions) or ["inpaintzoo"])
     q = cfg.get("quality")
@@ -128,11 +128,23 @@ serve(["hf-hub:{repo_id}"], offer_zoo=False)
 '''
 
 
+def requirements(versions: Any) -> dict[str, str]:
+    """The distributions a saved model needs, from its config's versions: torch left to the core's own pin, and a
+    first-party plugin's old distribution (`inpaintzoo-NAME`, before 0.3.0 bundled the plugins) folded into
+    `inpaintzoo`, which now ships it: those names exist on no index."""
+    from . import plugins
+
+    if not isinstance(versions, dict):
+        return {}
+    bundled = {f"inpaintzoo-{i.name}" for i in plugins.host().plugins.values() if i.package == "inpaintzoo"}
+    return {k: str(v) for k, v in versions.items() if k != "torch" and k not in bundled}
+
+
 def space_files(folder: Path, repo_id: str) -> dict[str, bytes]:
     """app.py and requirements.txt that serve the pushed model as a Gradio Space: the packages its config names
     (the core with its demo extra, and the plugins its components come from), at least at the versions it was saved
     with."""
-    versions = {k: v for k, v in read_config(folder).get("versions", {}).items() if k != "torch"}
+    versions = requirements(read_config(folder).get("versions", {}))
     versions.setdefault("inpaintzoo", "0")
     lines = [f"{'inpaintzoo[demo]' if name == 'inpaintzoo' else name}>={v}" for name, v in sorted(versions.items())]
     return {"app.py": SPACE_APP.format(repo_id=repo_id).encode(), "requirements.txt": ("\n".join(lines) + "\n").encode()}

@@ -59,6 +59,13 @@ class PluginHost:
                 continue
             package = ep.dist.name if ep.dist else ep.module
             version = ep.dist.version if ep.dist else "unknown"
+            if ep.name in self.plugins:  # e.g. an old `inpaintzoo-lama` left beside the core that now bundles it
+                first = self.plugins[ep.name].package
+                self.plugins[f"{ep.name} ({package})"] = PluginInfo(
+                    ep.name, package, version,
+                    error=f"plugin '{ep.name}' is already provided by {first}; this copy is not loaded "
+                          f"(`pip uninstall {package}` if it is a leftover of an older install)")
+                continue
             try:
                 module = ep.load()
             except Exception as exc:  # a broken plugin must not take the others down
@@ -113,7 +120,9 @@ class PluginHost:
 
 
 def _entry_points() -> list[metadata.EntryPoint]:
-    return sorted(metadata.entry_points(group=GROUP), key=lambda ep: ep.name)
+    """By name; where two distributions name the same plugin, the core's own (bundled) copy first."""
+    return sorted(metadata.entry_points(group=GROUP),
+                  key=lambda ep: (ep.name, (ep.dist.name if ep.dist else "") != CORE))
 
 
 def _env_list(var: str) -> list[str] | None:

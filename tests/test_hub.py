@@ -171,3 +171,14 @@ def test_push_demo_writes_a_space_that_serves_the_pushed_model(hub, models, tmp_
     files = repo["commits"][repo["branches"]["main"]]
     assert set(files) == {"model.safetensors", "config.json", "README.md", "app.py", "requirements.txt"}
     assert "inpaintzoo demo hf-hub:alice/space" in files["README.md"].decode()
+
+
+def test_cards_and_spaces_require_only_distributions_that_exist():
+    """A model saved before 0.3.0 names its first-party plugin's old distribution (`inpaintzoo-lama`); the core now
+    ships that plugin, so the card's pip line and a Space's requirements.txt fold it into `inpaintzoo` (a name on
+    no index would make the Space fail to build); a third party's distribution and the core's version stay."""
+    from inpaintzoo.hub import requirements
+
+    saved = {"inpaintzoo": "0.2.0", "inpaintzoo-lama": "0.1.0", "inpaintzoo-example": "0.1.0", "torch": "2.14.1"}
+    assert requirements(saved) == {"inpaintzoo": "0.2.0", "inpaintzoo-example": "0.1.0"}
+    assert requirements("not a table") == {}

@@ -1,5 +1,6 @@
 import json
 import sys
+import types
 from importlib import metadata
 
 import pytest
@@ -126,3 +127,24 @@ def test_plugins_command_json(capsys):
     data = json.loads(capsys.readouterr().out)
     core = next(p for p in data if p["name"] == "inpaintzoo")
     assert "core.l1" in core["components"] and core["version"]
+
+
+def test_a_plugin_installed_twice_loads_once_and_names_the_leftover(tmp_path, monkeypatch, fresh_plugins):
+    """An old `inpaintzoo-NAME` distribution left beside the core that now bundles NAME: the core's copy loads, the
+    leftover is reported with the command that removes it, and the plugin's components are registered once."""
+    _write_plugin(tmp_path, "izgood_plugin3", GOOD.replace("good.l1", "good3.l1"))
+
+    class Dist:
+        def __init__(self, name):
+            self.name, self.version = name, "9"
+
+    def ep(dist):
+        e = metadata.EntryPoint("good3", "izgood_plugin3", "inpaintzoo")
+        return types.SimpleNamespace(name=e.name, load=e.load, module=e.module, dist=Dist(dist))
+
+    monkeypatch.setattr(metadata, "entry_points", lambda group: [ep("inpaintzoo-good3"), ep("inpaintzoo")])
+    host = plugins.host()
+    assert host.plugins["good3"].package == "inpaintzoo" and host.plugins["good3"].error is None
+    leftover = host.plugins["good3 (inpaintzoo-good3)"].error
+    assert "already provided by inpaintzoo" in leftover and "pip uninstall inpaintzoo-good3" in leftover
+    assert "good3.l1" in host.registry
