@@ -293,7 +293,10 @@ def validate(raw: dict[str, Any], registry: Registry, source: str = "<spec>",
                 if value is not None:
                     data[fld] = value
         if kind == "dataset" and "root" in data and getattr(entry.factory, "procedural", False):
-            problems.append(f"{path}.root: dataset '{entry.name}' is generated, not read from a folder; remove root (or --data)")
+            from .zoo import folder_starter
+
+            problems.append(f"{path}.root: dataset '{entry.name}' is generated, not read from a folder; remove root "
+                            f"(or --data); {folder_starter()}")
             return None
         try:
             cfg = entry.config(**data)

@@ -302,6 +302,31 @@ def list_zoo(pattern: str = "*", pretrained: bool = False, task: str | None = No
     return out
 
 
+def folder_starter() -> str:
+    """A sentence naming where to start training on one's own folder: the smallest zoo model with released weights
+    whose data set reads image folders (fine-tuning a release is what a CPU budget can make good)."""
+    from . import plugins
+
+    reg = plugins.registry()
+    best: ZooEntry | None = None
+    for e in index().values():
+        if e.release is None:
+            continue
+        try:
+            kind = e.spec().get("data", {}).get("dataset", {}).get("type")
+            factory = reg.get(kind, "dataset").factory if kind in reg else None
+        except Exception:  # an unreadable spec must not turn a hint into a traceback
+            continue
+        if factory is not None and not getattr(factory, "procedural", False) and \
+                (best is None or (e.parameters or 0) < (best.parameters or 0)):
+            best = e
+    if best is None:
+        return "use a spec whose [data.dataset] reads a folder (core.image_folder)"
+    return (f"for a folder of your own images, start from a model that reads folders, e.g. `inpaintzoo train "
+            f"{best.name} --data DIR --max-minutes 15` (fine-tunes its release; `inpaintzoo list --weights fetch` "
+            f"lists the others)")
+
+
 def get(name: str) -> ZooEntry:
     zoo = index()
     if name not in zoo:

@@ -147,9 +147,13 @@ def test_budget_plans_the_schedule_over_the_steps_it_allows(tmp_path, monkeypatc
     t.t_created, t.t_start = -10.0, 0.0  # 10 s of set-up (data, discovery) before the first step: in the budget
     t.eval_seconds = 5.0  # an evaluation costs 5 s: kept for the final one
     t.step = 12
-    t._plan_budget(0, print)
+    from inpaintzoo.train.progress import Progress
+
+    progress = Progress(1000, 2, quiet=True)
+    t._plan_budget(0, progress)
     assert t.plan == 18 and t.sched.total == 18  # 2.5 s per step: 60 − 10 − 30 − 5 = 15 s fit 6 more steps
-    assert "the learning-rate schedule (and any warm-up by progress) now spans" in capsys.readouterr().out
+    assert progress.total == 18  # the progress line's total and ETA follow the plan, not the 1000 steps
+    assert "the learning-rate schedule (and any warm-up by progress) now spans" in capsys.readouterr().err
     assert not t.over_budget()
     t.step = 18
     monkeypatch.setattr(loop.time, "perf_counter", lambda: 45.0)  # 10 + 45 + 5 = 60 s: time to evaluate and finish

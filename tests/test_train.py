@@ -273,6 +273,20 @@ def test_time_budget_stops_mid_epoch_with_a_loadable_model(spec, tmp_path, monke
     assert (run / "final" / "model.safetensors").is_file()
 
 
+def test_a_budget_without_epochs_trains_until_it_ends_and_with_epochs_is_a_ceiling(spec, tmp_path, monkeypatch):
+    """`train SPEC --max-minutes 30` runs for the budget (the spec's 2 epochs of 6 steps do not end it);
+    `--epochs 2 --max-minutes 30` stops at the epochs, well inside the budget."""
+    from inpaintzoo.train.loop import Trainer
+
+    monkeypatch.setattr(Trainer, "elapsed_now", lambda self: 60.0 * self.step)  # one minute per step
+    for extra, name in (([], "budget"), (["--epochs", "2"], "ceiling")):
+        assert main(["train", str(spec), "--out", str(tmp_path / name), "--quiet", "--max-minutes", "30", *extra]) == 0
+    steps = {name: json.loads((tmp_path / name / "metrics.jsonl").read_text().splitlines()[-1])["step"]
+             for name in ("budget", "ceiling")}
+    assert 25 <= steps["budget"] <= 30 and steps["ceiling"] == 12, steps
+    assert (tmp_path / "budget" / "final" / "model.safetensors").is_file()
+
+
 def test_a_data_set_with_its_own_masks_trains_and_evaluates_on_them(tmp_path):
     from PIL import Image
 

@@ -34,8 +34,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                                                     "cpu, cuda, cuda:N or mps")
     p.add_argument("--amp", action="store_true", help="mixed precision: bfloat16 on CPU, float16 + grad scaler on CUDA")
     p.add_argument("--stop-after", type=positive_int, metavar="N", help="stop with a checkpoint after N steps of this invocation")
-    p.add_argument("--max-minutes", type=positive_float, help="time budget: plan the schedule over the steps it allows and "
-                   "finish (evaluate, write final/) at the first step past it")
+    p.add_argument("--max-minutes", type=positive_float, help="time budget for the whole command: train until it ends, "
+                   "the schedule planned over the steps it allows, then evaluate and write final/; with --epochs or "
+                   "--steps (or the same --set) it is a ceiling on those instead")
     p.add_argument("--quiet", action="store_true", help="no progress bar or progress lines; one line per epoch")
     p.add_argument("--progress-every", type=positive_float, default=30.0, metavar="SECONDS",
                    help="when stderr is not a terminal, print a progress line this often (default 30)")
@@ -100,6 +101,7 @@ def cmd_train(a: argparse.Namespace) -> int:
     try:
         opts = RunOptions(out=out, data=a.data, val_data=a.val_data, resume=bool(a.resume), device=a.device,
                           quiet=a.quiet, stop_after=a.stop_after, max_minutes=a.max_minutes, overrides=record,
+                          until_budget=a.max_minutes is not None and not ({"train.epochs", "train.steps"} & set(record)),
                           init=init, tensorboard=not a.no_tensorboard, progress_interval=a.progress_every)
         run = Trainer(spec, opts).fit()  # a resumed run's spec.json is rewritten only once its checkpoint fits it
     finally:

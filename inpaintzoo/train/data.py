@@ -42,7 +42,10 @@ def build_dataset(spec: ModelSpec, registry: Registry, split: str, root: str | N
     factory = registry.get(ref.type, "dataset").factory
     if root is not None:
         if "root" not in fields or getattr(factory, "procedural", False):
-            raise DataError(f"--data {root}: dataset '{ref.type}' is generated, not read from a folder; drop --data")
+            from ..zoo import folder_starter
+
+            raise DataError(f"--data {root}: dataset '{ref.type}' is generated, not read from a folder; drop --data, "
+                            f"or {folder_starter()}")
         update["root"] = root
     cfg = ref.config.model_copy(update=update)
     ds = factory(type(cfg)(**cfg.model_dump()))

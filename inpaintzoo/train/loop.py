@@ -40,6 +40,8 @@ from .outputs import evaluate, write_json, write_sample_grid
 from .runtime import StopRequest, _dist_info
 from .steps import run_iteration
 
+UNBOUNDED = 2**62  # the step total of a run that only its time budget ends
+
 
 class TrainingError(InpaintzooError):
     pass
@@ -61,6 +63,7 @@ class RunOptions:
     quiet: bool = False
     stop_after: int | None = None  # stop (with a checkpoint) after this many steps of this invocation
     max_minutes: float | None = None  # finish (evaluate, write final/) at the first step past this wall time
+    until_budget: bool = False  # --max-minutes without --epochs/--steps: the budget, not the spec's epochs, ends the run
     overrides: dict[str, Any] = field(default_factory=dict)
     init: str | None = None  # start from a published model's weights (fine-tuning)
     tensorboard: bool = True
@@ -103,6 +106,8 @@ class Trainer:
         self.parts.to(memory_format=self.memory_format)
         self.steps_per_epoch = len(self.train_set) // self.t.batch_size
         self.total = self.t.steps or self.t.epochs * self.steps_per_epoch
+        if opts.until_budget:  # bounded by the budget alone; the plan (and this total) follow the first steps' speed
+            self.total = UNBOUNDED
         self.plan = self.total  # the schedule's length: the total, or what a time budget allows
         disc = self.parts.discriminator
         self.loss_params = [p for n, p in self.parts.named_parameters() if p.requires_grad and not n.startswith("discriminator.")]
@@ -171,6 +176,7 @@ class Trainer:
             "best": self.best,
             "elapsed": self.elapsed_now(),
             "plan": self.plan,
+            "until_budget": self.opts.until_budget,
         }
         if torch.cuda.is_available():
             s["rng"]["cuda"] = torch.cuda.get_rng_state_all()
@@ -209,6 +215,8 @@ class Trainer:
         self.step, self.epoch, self.best = int(s["step"]), int(s["epoch"]), s["best"]
         self.elapsed = float(s.get("elapsed", 0.0))
         self.plan = int(s.get("plan", self.total))
+        if s.get("until_budget") and not self.opts.until_budget and not self.opts.max_minutes:
+            self.total = self.plan  # a budget-bound run resumed without a budget ends where its budget planned
 
     def save(self, tag: str | None = None) -> Path | None:
         if self.rank != 0:
@@ -355,7 +363,7 @@ class Trainer:
     def _fit(self) -> Path:
         from .progress import Progress
 
-        progress = Progress(self.total, self.t.batch_size, quiet=self.opts.quiet, silent=self.rank != 0,
+        progress = Progress(None, self.t.batch_size, quiet=self.opts.quiet, silent=self.rank != 0,
                             interval=self.opts.progress_interval)
         estimate = memory.check(self)  # before anything is written: a batch that cannot fit is one line
         # components' prepare_training hooks: before a fresh run's folder exists (an error there leaves nothing),
@@ -370,12 +378,15 @@ class Trainer:
         for line in self.notes() + ([estimate] if estimate else []):
             progress.note(line, always=line.startswith("note:"))
         progress.run_start = self.step
+        progress.set_total(None if self.plan == UNBOUNDED else self.plan)  # a resumed run's plan is known by now
         start = self._budget_start = self.step
         self.t_start = time.perf_counter()
         progress.restart_clock()  # rates and ETAs from training steps only, not the set-up
         if self.opts.max_minutes:
+            bound = ("training until it ends (no --epochs or --steps given; the spec's epochs do not bound it)"
+                     if self.opts.until_budget else f"at most {self.total} steps")
             progress.note(f"budget: {self.opts.max_minutes:g} min for the whole command: set-up "
-                          f"({self.t_start - self.t_created:.0f} s so far), training, evaluations and the final one")
+                          f"({self.t_start - self.t_created:.0f} s so far), training, evaluations and the final one; {bound}")
         stopped = False
         with StopRequest() as stop, progress:
             while self.step < self.total and not self.out_of_time:
@@ -384,7 +395,7 @@ class Trainer:
                     logs = self.train_step(batch)
                     progress.update(self.step, self.epoch, logs)
                     self.log.step(self.step, logs, self.opt.param_groups[0]["lr"], progress.images_per_second())
-                    self._plan_budget(start, progress.note)
+                    self._plan_budget(start, progress)
                     if stop.requested:
                         where = self.save()
                         self.log.close()
@@ -418,9 +429,10 @@ class Trainer:
         self.log.close()
         return self.run
 
-    def _plan_budget(self, start: int, note) -> None:
+    def _plan_budget(self, start: int, progress: Progress) -> None:
         """With --max-minutes, plan the schedule over the steps the budget allows, measured on this run's first
-        steps (at least 10 steps and 20 s), instead of over epochs × steps_per_epoch it will never reach."""
+        steps (at least 10 steps and 20 s), instead of over epochs × steps_per_epoch it will never reach (or, with
+        no epochs given, instead of a run without end). The progress line's total and ETA follow the plan."""
         if not self.opts.max_minutes or getattr(self, "_planned", False):
             return
         done, spent = self.step - start, time.perf_counter() - self.t_start
@@ -429,13 +441,15 @@ class Trainer:
         self._planned = True
         per_step = spent / done
         fits = self.step + int((60 * self.opts.max_minutes - self.budget_used() - self.eval_reserve(per_step)) / per_step)
-        if fits < self.plan:
+        if fits < self.plan or self.opts.until_budget:
             self.plan = max(self.step + 1, fits)
             for s in (self.sched, self.sched_d):
                 if s is not None:
                     s.replan(self.plan)
-            note(f"budget: {self.opts.max_minutes:g} min at {per_step:.2f} s/step fits about {self.plan} steps of the "
-                 f"{self.total} planned; the learning-rate schedule (and any warm-up by progress) now spans {self.plan} steps")
+            planned = "" if self.opts.until_budget else f" of the {self.total} planned"
+            progress.note(f"budget: {self.opts.max_minutes:g} min at {per_step:.2f} s/step fits about {self.plan} "
+                          f"steps{planned}; the learning-rate schedule (and any warm-up by progress) now spans them")
+        progress.set_total(self.plan)
 
     def elapsed_now(self) -> float:
         return self.elapsed + (time.perf_counter() - self.t_start if hasattr(self, "t_start") else 0.0)

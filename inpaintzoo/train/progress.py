@@ -21,7 +21,7 @@ def _duration(seconds: float) -> str:
 
 
 class Progress:
-    def __init__(self, total: int, batch_size: int, quiet: bool = False, silent: bool = False, interval: float = 30.0,
+    def __init__(self, total: int | None, batch_size: int, quiet: bool = False, silent: bool = False, interval: float = 30.0,
                  stream: TextIO | None = None, start_step: int = 0):
         self.total, self.batch_size, self.silent = total, batch_size, silent
         self.stream = stream or sys.stderr
@@ -51,6 +51,12 @@ class Progress:
         if self.bar is not None:
             self.bar.__exit__(*exc)
 
+    def set_total(self, total: int | None) -> None:
+        """The steps the run plans (None: not known yet, e.g. before a time budget is measured)."""
+        self.total = total
+        if self.bar is not None and hasattr(self, "task"):
+            self.bar.update(self.task, total=total)
+
     def restart_clock(self) -> None:
         """Training starts now: set-up (data, graph discovery) counts in no rate or ETA."""
         self.t0 = self.t_last = self.run_t0 = time.perf_counter()
@@ -62,7 +68,7 @@ class Progress:
             return 0.0
         (t_a, s_a), (t_b, s_b) = self.window[0], self.window[-1]
         rate = (s_b - s_a) / max(1e-9, t_b - t_a)
-        return (self.total - step) / rate if rate > 0 else 0.0
+        return (self.total - step) / rate if rate > 0 and self.total is not None else 0.0
 
     def images_per_second(self) -> float:
         return self.count * self.batch_size / max(1e-9, time.perf_counter() - self.t0)
@@ -78,8 +84,9 @@ class Progress:
         elif self.plain and (time.perf_counter() - self.t_last >= self.interval or step == self.total):
             self.t_last = time.perf_counter()
             eta = self.eta(step)
-            print(f"step {step}/{self.total} ({100 * step / max(1, self.total):.0f}%) epoch {epoch} | "
-                  f"{self.images_per_second():.1f} img/s | {text} | ETA {_duration(eta)}", file=self.stream, flush=True)
+            of = f"{step}/{self.total} ({100 * step / max(1, self.total):.0f}%)" if self.total else f"{step}/? (planning)"
+            print(f"step {of} epoch {epoch} | {self.images_per_second():.1f} img/s | {text} | "
+                  f"ETA {_duration(eta) if self.total else '?'}", file=self.stream, flush=True)
 
     def note(self, text: str, always: bool = True) -> None:
         """A line for the user: budget plans and resume notes always; routine ones (`always=False`) not in quiet mode."""
