@@ -6,7 +6,8 @@ relative path in the mask folder, else the one mask with its stem, else a rule: 
 its output path (the input's relative path under `-o`, as PNG; two inputs that would land on one file keep their
 suffix: `a.jpg.png`). Nothing is ever written over an input or a mask, and `-o` may not lie inside the input
 folder. In a folder run, an output that exists is a finished one (outputs appear in one rename), so a killed run
-resumes by skipping them (`--overwrite` redoes them); a single output file is replaced, as `cp` would. Under `torchrun`, rank r of W takes every W-th image and the summary is
+resumes by skipping them; a single output file that exists is refused. `--overwrite` replaces either: one rule,
+nothing replaced unasked. Under `torchrun`, rank r of W takes every W-th image and the summary is
 gathered on rank 0. A file that cannot be decoded is reported in the summary and skipped; it never stops the run.
 """
 from __future__ import annotations
@@ -113,8 +114,11 @@ def plan(inp: Path, mask: Path | None, out: Path, *, overwrite: bool = False, ma
         fmt = output_format(target)
         check_parent(target)
         check_mode_fits(fmt, head.mode, target)
-        if many and target.exists() and not overwrite:  # a finished output: a resumed run skips it
-            result.skipped.append((img, f"{target} exists (--overwrite redoes it)"))
+        if target.exists() and not overwrite:
+            if not many:
+                raise InputError(f"-o {target}: exists; pass --overwrite to replace it (a folder run likewise skips "
+                                 f"outputs that exist)")
+            result.skipped.append((img, f"{target} exists (--overwrite redoes it)"))  # finished: a resumed run skips it
             continue
         result.notes += head.notes
         result.jobs.append(Job(img, m, target, fmt, head))
@@ -238,7 +242,7 @@ class PresetRule:
 
 
 def run(model: Any, jobs: list[Job], *, batch_size: int = 1, workers: int = 0, max_pixels: int, rule: Any = None,
-        infer: dict[str, Any] | None = None, progress: Any = None, exclusive: bool = False,
+        infer: dict[str, Any] | None = None, progress: Any = None, exclusive: bool = False, quality: int | None = None,
         stats: dict | None = None) -> tuple[int, list[tuple[Path, str]], list[tuple[Path, str]]]:
     """Inpaint every job; returns (done, skipped, failed), the last two with reasons. Each output appears whole
     or not at all; with `exclusive`, an output another run wrote meanwhile is kept (and this one skipped).
@@ -269,7 +273,7 @@ def run(model: Any, jobs: list[Job], *, batch_size: int = 1, workers: int = 0, m
             continue
         for (i, img, _), res in zip(ok, results):
             job = jobs[i]
-            if save_image(res, job.out, job.fmt, exclusive=exclusive, like=img):
+            if save_image(res, job.out, job.fmt, exclusive=exclusive, like=img, quality=quality):
                 done += 1
             else:
                 skipped.append((job.image, f"{job.out} was written by another run meanwhile; kept that one"))

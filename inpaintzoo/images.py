@@ -151,13 +151,16 @@ def check_mode_fits(fmt: str, mode: str, path: Path, option: str = "-o") -> None
 JPEG_SETTINGS = "inpaintzoo.jpeg"  # key in a read image's info: the source JPEG's quantisation tables and subsampling
 
 
-def encoder_options(fmt: str, like: Any = None) -> dict[str, Any]:
+def encoder_options(fmt: str, like: Any = None, quality: int | None = None) -> dict[str, Any]:
     """How to write `fmt` so the output keeps what the input had: a JPEG input's quantisation tables and subsampling
     (its quality; else quality 95), its EXIF (orientation reset: the pixels are already upright) and ICC profile;
-    PNG at compression level 1 (a 12-megapixel photo in about a second; the files are some 20 % larger)."""
+    PNG at compression level 1 (a 12-megapixel photo in about a second; the files are some 20 % larger).
+    `quality` (1–100) replaces the JPEG/WebP quality the input would give."""
     info = getattr(like, "info", None) or {}
     opts: dict[str, Any] = {}
-    if fmt == "JPEG":
+    if quality is not None and fmt in ("JPEG", "WEBP"):
+        opts["quality"] = quality
+    elif fmt == "JPEG":
         jpeg = info.get(JPEG_SETTINGS)
         if jpeg and jpeg.get("qtables"):
             opts.update(qtables=jpeg["qtables"], subsampling=max(0, jpeg.get("subsampling", 0)))
@@ -178,7 +181,8 @@ def encoder_options(fmt: str, like: Any = None) -> dict[str, Any]:
     return opts
 
 
-def save_image(img: Any, path: Path, fmt: str, exclusive: bool = False, like: Any = None) -> bool:
+def save_image(img: Any, path: Path, fmt: str, exclusive: bool = False, like: Any = None,
+               quality: int | None = None) -> bool:
     """Write atomically: a unique temporary file beside the target, explicit format, then one rename. With
     `exclusive`, the final step is a hard link that fails if the target appeared meanwhile (another run wrote it):
     nothing is replaced and False is returned. `like`: the input image whose encoding, EXIF and ICC profile the
@@ -189,7 +193,7 @@ def save_image(img: Any, path: Path, fmt: str, exclusive: bool = False, like: An
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            img.save(f, format=fmt, **encoder_options(fmt, like))
+            img.save(f, format=fmt, **encoder_options(fmt, like, quality))
         os.chmod(tmp, 0o666 & ~umask())
         if not exclusive:
             os.replace(tmp, path)

@@ -105,9 +105,14 @@ def test_intervene_command(tmp_path, capsys):
     assert Image.open(tmp_path / "o.png").size == (16, 16)
     assert main(["intervene", str(tmp_path / "m"), str(img), "--grid", "-o", str(tmp_path / "g.png")]) == 0
     assert Image.open(tmp_path / "g.png").size[1] > 4 * 16  # one row per concept
-    assert main(["intervene", str(tmp_path / "m"), str(img), "--set", "ligth=1", "-o", str(tmp_path / "o.png")]) == 2
+    assert main(["intervene", str(tmp_path / "m"), str(img), "--set", "ligth=1", "-o", str(tmp_path / "o2.png")]) == 2
     assert "did you mean 'light'" in capsys.readouterr().err
-    assert main(["intervene", str(tmp_path / "m"), str(img), "--set", "light", "-o", str(tmp_path / "o.png")]) == 2
+    assert main(["intervene", str(tmp_path / "m"), str(img), "--set", "light", "-o", str(tmp_path / "o2.png")]) == 2
+    before = (tmp_path / "o.png").read_bytes()  # an existing output: refused unless --overwrite, as inpaint's
+    assert main(["intervene", str(tmp_path / "m"), str(img), "--set", "light=60", "-o", str(tmp_path / "o.png")]) == 2
+    assert "exists; pass --overwrite" in capsys.readouterr().err and (tmp_path / "o.png").read_bytes() == before
+    assert main(["intervene", str(tmp_path / "m"), str(img), "--set", "light=60", "-o", str(tmp_path / "o.png"),
+                 "--overwrite"]) == 0 and (tmp_path / "o.png").read_bytes() != before
 
 
 def test_an_eval_report_is_strict_json_when_a_hole_metric_has_no_hole(model_dir, tmp_path):

@@ -124,3 +124,13 @@ def test_a_jpeg_output_keeps_the_inputs_quality_exif_and_icc_profile(tmp_path, c
     Image.open(tmp_path / "photo.jpg").save(tmp_path / "default.jpg")  # what writing without the input's settings does
     before = np.abs(np.asarray(Image.open(tmp_path / "default.jpg"), int) - np.asarray(src, int))[far]
     assert moved.mean() < before.mean() / 4 and moved.max() < before.max(), (moved.mean(), before.mean(), moved.max(), before.max())
+    # one rule for files and folders: an existing output is refused unless --overwrite; --quality sets the encoding
+    kept = (tmp_path / "o.jpg").read_bytes()
+    args = ["inpaint", str(folder), str(tmp_path / "photo.jpg"), str(tmp_path / "mask.png"), "-o", str(tmp_path / "o.jpg")]
+    capsys.readouterr()
+    assert main(args) == 2 and (tmp_path / "o.jpg").read_bytes() == kept
+    assert "o.jpg: exists; pass --overwrite to replace it" in capsys.readouterr().err
+    assert main(args + ["--overwrite", "--quality", "50"]) == 0
+    smaller = Image.open(tmp_path / "o.jpg")
+    assert smaller.quantization != src.quantization and smaller.getexif().get(0x010F) == "inpaintzoo test camera"
+    assert len((tmp_path / "o.jpg").read_bytes()) < len(kept)

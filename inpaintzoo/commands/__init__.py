@@ -46,6 +46,14 @@ def positive_float(text: str) -> float:
     return v
 
 
+def quality(text: str) -> int:
+    """A JPEG/WebP quality: 1 … 100 (PIL's scale; above 95 the files grow for little gain)."""
+    v = positive_int(text)
+    if v > 100:
+        raise argparse.ArgumentTypeError(f"must lie in 1 … 100, got {v}")
+    return v
+
+
 def fraction(text: str) -> float:
     try:
         v = float(text)

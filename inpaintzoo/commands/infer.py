@@ -16,7 +16,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..images import MAX_PIXELS, check_mode_fits, check_parent, header, mask_of, open_image, output_format, save_image
 from ..progressbar import steps
-from . import fraction, positive_int, seed
+from . import fraction, positive_int, quality, seed
 
 log = logging.getLogger("inpaintzoo")
 
@@ -39,8 +39,10 @@ def _add_inpaint(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=seed, default=0, help="seed of --mask-preset (image i gets seed + i; default 0)")
     p.add_argument("--threshold", type=fraction, help="binarise non-binary masks at this value in [0, 1]")
     p.add_argument("--resize-mask", action="store_true", help="resize masks whose size differs from their image")
-    p.add_argument("--overwrite", action="store_true", help="redo outputs that exist (default: skip them, so a killed "
-                                                            "run resumes)")
+    p.add_argument("--overwrite", action="store_true", help="replace outputs that exist (default: nothing is replaced: a "
+                   "single output that exists is refused, a folder run skips them, so a killed run resumes)")
+    p.add_argument("--quality", type=quality, help="JPEG/WebP output quality 1…100 (default: a JPEG input's own "
+                                                   "encoding, else 95)")
     p.add_argument("--skip-bad", action="store_true", help="exit 0 although some images could not be read (a folder run "
                                                            "always skips them and lists them in its summary)")
     p.add_argument("--hd-strategy", default="auto", choices=["auto", "original", "resize", "crop"],
@@ -104,7 +106,7 @@ def cmd_inpaint(a: argparse.Namespace) -> int:
     with steps(len(work.jobs), "inpainting", "images") as advance:
         done, skipped, failed = batch.run(model, work.jobs, batch_size=a.batch_size, workers=workers,
                                           max_pixels=a.max_pixels, rule=rule, infer=infer, progress=advance,
-                                          exclusive=inp.is_dir() and not a.overwrite) if work.jobs else (0, [], [])
+                                          exclusive=not a.overwrite, quality=a.quality) if work.jobs else (0, [], [])
     done, skipped, failed = batch.gather((done, work.skipped + skipped, work.failed + failed))
     if rank != 0:
         return 0
@@ -112,6 +114,8 @@ def cmd_inpaint(a: argparse.Namespace) -> int:
     if not inp.is_dir():
         if failed:
             raise InputError(f"{failed[0][0]}: {failed[0][1]}")
+        if skipped:  # another process wrote the output between the check and the rename: its file is kept
+            raise InputError(f"-o {skipped[0][1]}")
         print(f"wrote {work.jobs[0].out} ({device}, {seconds:.1f} s)")
         return 0
     for line in batch.summary(done, skipped, failed, seconds, f"{device}" + (f", {world} processes" if world > 1 else "")):
@@ -127,7 +131,10 @@ def _add_intervene(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mask", help="regenerate only this hole (default: the whole image)")
     p.add_argument("--grid", action="store_true", help="write a grid: one row per concept, one column per value")
     p.add_argument("--threshold", type=fraction, help="binarise a non-binary mask at this value in [0, 1]")
-    p.add_argument("-o", "--out", required=True, help="output image file (replaced if it exists; never an input)")
+    p.add_argument("-o", "--out", required=True, help="output image file (never an input)")
+    p.add_argument("--overwrite", action="store_true", help="replace -o if it exists (default: refuse, as inpaint does)")
+    p.add_argument("--quality", type=quality, help="JPEG/WebP output quality 1…100 (default: the input JPEG's own "
+                                                   "encoding, else 95)")
     device_args(p)
 
 
@@ -177,6 +184,8 @@ def cmd_intervene(a: argparse.Namespace) -> int:
         raise InputError(f"-o {out}: is a folder; give an image file name")
     if out.resolve() in inputs:
         raise InputError(f"-o {out}: is one of the inputs; it is never written over, choose another output")
+    if out.exists() and not a.overwrite:
+        raise InputError(f"-o {out}: exists; pass --overwrite to replace it")
     fmt = output_format(out)
     check_parent(out)
     if not a.grid:
@@ -200,7 +209,7 @@ def cmd_intervene(a: argparse.Namespace) -> int:
         rows = ", ".join(model.prior.concept_names())
         print(f"wrote {a.out}: rows {rows}; each tile shows do(concept = value)" + (" inside the mask" if a.mask else ""))
         return 0
-    save_image(model.intervene(img, values, mask=mask, threshold=a.threshold), out, fmt, like=img)
+    save_image(model.intervene(img, values, mask=mask, threshold=a.threshold), out, fmt, like=img, quality=a.quality)
     print(f"wrote {a.out}")
     return 0
 
