@@ -95,9 +95,12 @@ def atomic_dir(out: Path, write: Callable[[Path], None], overwrite: bool = False
     out = Path(os.path.abspath(out))  # `dir/.` and `..` have no name to put a temporary sibling beside
     if out.exists() and not overwrite:
         raise LoadError(f"{out}: output folder exists; choose another --out or remove it first")
+    from .paths import naming
+
     tmp = temp_dir_beside(out)
     try:
-        write(tmp)
+        with naming(out):  # a full disk while writing names the output, not a temporary folder
+            write(tmp)
         if overwrite and out.exists():
             old = out.with_name(f".{out.name}.old-{os.getpid()}.tmp")
             os.replace(out, old)
@@ -118,10 +121,12 @@ def atomic_dir(out: Path, write: Callable[[Path], None], overwrite: bool = False
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write a small text file through a unique temporary sibling and one rename (never half-written)."""
+    from .paths import naming
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with naming(path), os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, path)

@@ -187,12 +187,12 @@ def save_image(img: Any, path: Path, fmt: str, exclusive: bool = False, like: An
     `exclusive`, the final step is a hard link that fails if the target appeared meanwhile (another run wrote it):
     nothing is replaced and False is returned. `like`: the input image whose encoding, EXIF and ICC profile the
     output keeps (`encoder_options`)."""
-    from .paths import umask
+    from .paths import naming, umask
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with naming(path), os.fdopen(fd, "wb") as f:
             img.save(f, format=fmt, **encoder_options(fmt, like, quality))
         os.chmod(tmp, 0o666 & ~umask())
         if not exclusive:

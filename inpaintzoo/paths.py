@@ -31,3 +31,19 @@ def umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+class naming:
+    """Context manager: an OSError raised without a file name (a write() into a full disk) leaves naming `path`,
+    so the CLI's one error line says which file could not be written."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if isinstance(exc, OSError) and not exc.filename and exc.errno:
+            raise OSError(exc.errno, exc.strerror or str(exc), str(self.path)) from None
+        return False

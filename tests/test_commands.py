@@ -1,5 +1,6 @@
 """The inference-side commands: inpaint, intervene, masks, eval."""
 import json
+import os
 
 import numpy as np
 import pytest
@@ -129,3 +130,52 @@ def test_an_eval_report_is_strict_json_when_a_hole_metric_has_no_hole(model_dir,
     text = (tmp_path / "r.json").read_text()
     report = json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in the report"))
     assert report["buckets"][0]["psnr_hole"] is None and isinstance(report["metrics"]["psnr"], float)
+
+
+def test_a_full_disk_names_the_output_in_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch):
+    """write() into a full disk raises ENOSPC without a file name; the one error line still names what was being
+    written (the mask folder, the --json report), and no half-written output or temporary file stays."""
+    import errno
+
+    from PIL import Image as PILImage
+
+    real_save = PILImage.Image.save
+
+    def full_after_two(self, fp, *a, **k):
+        full_after_two.n += 1
+        if full_after_two.n > 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(self, fp, *a, **k)
+
+    full_after_two.n = 0
+    monkeypatch.setattr(PILImage.Image, "save", full_after_two)
+    assert main(["masks", "--preset", "thick", "--size", "32", "-n", "5", "-o", str(tmp_path / "m")]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == f"error: {tmp_path / 'm'}: no space left on the device"
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    from inpaintzoo import artifact
+
+    monkeypatch.setattr(artifact.os, "fdopen", lambda fd, *a, **k: _FullFile(fd))
+    with pytest.raises(OSError) as info:
+        artifact.atomic_write_text(tmp_path / "r.json", "{}")
+    assert info.value.filename == str(tmp_path / "r.json") and info.value.errno == errno.ENOSPC
+    assert list(tmp_path.iterdir()) == []
+
+
+class _FullFile:
+    """A file object whose write() fails as on a full disk (and closes its descriptor)."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        os.close(self.fd)
+        return False
+
+    def write(self, text):
+        import errno
+
+        raise OSError(errno.ENOSPC, "No space left on device")

@@ -382,3 +382,17 @@ def test_the_largest_seed_trains(spec, tmp_path):
     """train.seed takes 0 … 2⁶³ − 1; the seeds derived from it (epoch orders, evaluation) stay in range."""
     assert main(["train", str(spec), "--out", str(tmp_path / "r"), "--seed", str(2**63 - 1), "--quiet", "--epochs", "1",
                  "--no-tensorboard"]) == 0
+
+
+def test_resume_with_another_learning_rate_applies_it_and_says_so(spec, tmp_path, capsys):
+    """The optimizer state would restore the checkpoint's rate silently while spec.json recorded the new one."""
+    from inpaintzoo.train import checkpoint as ck
+
+    run = tmp_path / "run"
+    assert main(["train", str(spec), "--out", str(run), "--quiet", "--epochs", "1"]) == 0
+    old_lr = json.loads((run / "spec.json").read_text())["train"]["optimizer"]["lr"]
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--quiet", "--epochs", "2", "--lr", "0.05"]) == 0
+    assert f"train.optimizer.lr is 0.05 from step 6 on (the run used {old_lr:g})" in capsys.readouterr().err
+    state = ck.load_checkpoint(ck.checkpoints(run)[-1])
+    assert state["sched"]["base_lrs"] == [0.05]  # the rate the schedule's shape is applied to

@@ -215,6 +215,13 @@ class Trainer:
         self.step, self.epoch, self.best = int(s["step"]), int(s["epoch"]), s["best"]
         self.elapsed = float(s.get("elapsed", 0.0))
         self.plan = int(s.get("plan", self.total))
+        self.resume_notes = []
+        for name, sched, o in (("optimizer", self.sched, self.t.optimizer),
+                               ("discriminator_optimizer", self.sched_d, self.t.discriminator_optimizer)):
+            old = sched.rebase(o.lr) if sched is not None else None
+            if old is not None:  # the optimizer state restored the checkpoint's rate: the user asked for another
+                self.resume_notes.append(f"note: train.{name}.lr is {o.lr:g} from step {self.step} on (the run used "
+                                         f"{old:g}); the schedule keeps its shape")
         if s.get("until_budget") and not self.opts.until_budget and not self.opts.max_minutes:
             self.total = self.plan  # a budget-bound run resumed without a budget ends where its budget planned
 
@@ -375,7 +382,7 @@ class Trainer:
             return self.run
         if self.opts.resume and self.step == 0 and not self.opts.init:
             self._prepare_components(progress.note)
-        for line in self.notes() + ([estimate] if estimate else []):
+        for line in self.notes() + getattr(self, "resume_notes", []) + ([estimate] if estimate else []):
             progress.note(line, always=line.startswith("note:"))
         progress.run_start = self.step
         progress.set_total(None if self.plan == UNBOUNDED else self.plan)  # a resumed run's plan is known by now

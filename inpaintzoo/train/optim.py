@@ -48,6 +48,18 @@ class Schedule(torch.optim.lr_scheduler.LambdaLR):
         for group, lr0 in zip(self.optimizer.param_groups, self.base_lrs):
             group["lr"] = lr0 * self.factor(self.last_epoch)
 
+    def rebase(self, lr: float) -> float | None:
+        """A resumed run given another base learning rate: it applies from the current step, in the schedule's shape.
+        Returns the checkpoint's base rate when it changed, else None."""
+        old = self.base_lrs[0] if self.base_lrs else lr
+        if math.isclose(old, lr, rel_tol=1e-12, abs_tol=0.0):
+            return None
+        self.base_lrs = [lr for _ in self.base_lrs]
+        self.floor = self.spec.schedule.min_lr / lr if lr else 0.0
+        for group in self.optimizer.param_groups:
+            group["lr"], group["initial_lr"] = lr * self.factor(self.last_epoch), lr
+        return old
+
     def state_dict(self) -> dict:
         d = super().state_dict()
         d.pop("spec", None)
