@@ -162,9 +162,13 @@ class InpaintModel(nn.Module):
         crops when the longer side exceeds `hd_crop_trigger` (default: 800, or twice the trained size if larger).
         `dtype` (torch.bfloat16 / float16, or their names) runs the network under autocast.
         """
-        trigger = hd_crop_trigger if hd_crop_trigger is not None else max(800, 2 * max(self.contract.image_size))
+        trigger = hd_crop_trigger if hd_crop_trigger is not None else self.crop_trigger()
         opts = HDOptions(hd_strategy, hd_crop_margin, trigger, hd_resize_limit)
         return self._infer(image, mask, threshold, None, opts, dtype)
+
+    def crop_trigger(self) -> int:
+        """The longer side above which hd_strategy 'auto' crops: 800, or twice the trained size if larger."""
+        return max(800, 2 * max(self.contract.image_size))
 
     @torch.inference_mode()
     def intervene(self, image: Any, values: dict[str, float], mask: Any = None, threshold: float | None = None) -> Any:

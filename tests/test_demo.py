@@ -39,8 +39,8 @@ def test_draw_inpaint_download_and_bad_input_in_a_real_browser(tmp_path):
         B.upload(pg, big)
         B.draw_stroke(pg, [(0.4, 0.4), (0.6, 0.6)])
         pg.click("#inpaint")
-        text = B.wait_status(pg, "max-pixels")
-        assert text.startswith("error:") and "more than this demo's --max-pixels" in text and len(text.splitlines()) == 1
+        text = B.wait_status(pg, "limit of")
+        assert text.startswith("error:") and "more than this demo's limit of 40,000 pixels" in text and len(text.splitlines()) == 1
         # a corrupt file: the page says so in one line, and the server keeps serving
         pg.set_input_files("input[data-testid='open a photo-upload-button']", str(tmp_path / "bad.png"))
         text = B.wait_status(pg, "unreadable image")

@@ -64,7 +64,7 @@ def test_inpaint_and_intervene_handlers_on_the_shipped_causal_model():
     # above --max-pixels: one line, nothing else changed
     big = {"background": Image.new("RGBA", (300, 300), (0, 0, 0, 255)), "layers": [], "composite": None}
     status, *rest = _handler(app, "inpaint")("causal-nvae-pendulum", big, "center")
-    assert status.startswith("error:") and "--max-pixels 40,000" in status and all(isinstance(r, dict) for r in rest)
+    assert status.startswith("error:") and "this demo's limit of 40,000 pixels" in status and all(isinstance(r, dict) for r in rest)
     # do(pendulum = its maximum): the set concept moves most, and the table says who may move
     model = A.Models(["causal-nvae-pendulum"], "cpu").get("causal-nvae-pendulum")
     names = list(model.prior.concept_ranges())
@@ -87,3 +87,40 @@ def test_demo_command_bad_options_are_one_line(args, message):
     r = subprocess.run([sys.executable, "-m", "inpaintzoo.cli", "demo", *args], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_the_page_speaks_its_own_words_and_opens_on_a_model_that_runs_here():
+    """No server-side temporary path and no command-line option in what the page shows; the model list starts with
+    the models that load offline (shipped real weights before smoke tests) and holds only inpainting models."""
+    assert A.page_words("/tmp/gradio/3f2a/IMG_0042.jpg: unreadable image (cannot identify image file); fix or remove "
+                        "it, or pass --skip-bad") == "IMG_0042.jpg: unreadable image (cannot identify image file)"
+    assert A.page_words("/tmp/gradio/ab/big.png: 300×300 = 90,000 pixels, more than --max-pixels 40,000") == \
+        "big.png: 300×300 = 90,000 pixels, more than this demo's limit of 40,000 pixels"
+    from inpaintzoo import zoo
+
+    choices = A.Models(None, "cpu").choices()
+    first = zoo.get(choices[0])
+    assert first.weights_status() in ("shipped", "cached") and "inpaint" in first.task
+    assert all("inpaint" in zoo.get(n).task for n in choices)
+
+
+def test_the_result_is_computed_from_the_users_file_not_the_editors_copy(tmp_path):
+    """The editor hands back its own encoding of the canvas; the photo as decoded from the user's file is kept and
+    used, so outside the mask the result is the file's pixels exactly; a hd strategy is said in the status."""
+    app = A.build_app(["core-shapes-tiny"], device="cpu", offer_zoo=False)
+    photo = Image.fromarray((np.random.default_rng(1).random((40, 56, 3)) * 255).astype(np.uint8))
+    photo.save(tmp_path / "p.png")
+    status, value, original = _handler(app, "open_upload")(str(tmp_path / "p.png"))
+    assert status.startswith("opened p.png") and np.array_equal(np.asarray(original), np.asarray(photo))
+    lossy = Image.fromarray(np.clip(np.asarray(photo, int) + 3, 0, 255).astype(np.uint8)).convert("RGBA")  # the editor's copy
+    stroke = np.zeros((40, 56, 4), np.uint8)
+    stroke[10:20, 10:30, 3] = 255
+    canvas = {"background": lossy, "layers": [Image.fromarray(stroke)], "composite": None}
+    status, out, used = _handler(app, "inpaint")("core-shapes-tiny", canvas, "none", "crop", original)
+    hole = np.asarray(used) > 0
+    assert status.startswith("inpainted (crop strategy, 56×40)")
+    assert np.array_equal(np.asarray(out)[~hole], np.asarray(photo)[~hole])
+    other = Image.fromarray((np.random.default_rng(2).random((40, 56, 3)) * 255).astype(np.uint8))
+    dropped = {"background": other.convert("RGBA"), "layers": [Image.fromarray(stroke)], "composite": None}
+    _, out2, _ = _handler(app, "inpaint")("core-shapes-tiny", dropped, "none", "auto", original)  # dropped on the canvas since
+    assert np.array_equal(np.asarray(out2)[~hole], np.asarray(other)[~hole])
