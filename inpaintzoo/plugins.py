@@ -1,5 +1,8 @@
-"""Plugin discovery on pluggy: entry points in the `inpaintzoo` group, loaded one at a time.
+"""Plugin discovery on pluggy: entry points in the `inpaintzoo` group, loaded one at a time, each when first needed.
 
+The core registers at once; a plugin is imported when a component of its family is first looked up (`lama.*` →
+the plugin named `lama`; a name of no known family loads them all) or when anything lists the registry. So a
+command that uses only core components imports no plugin, and `inpaint lama-big` imports LaMa's alone.
 A plugin that fails to import, or whose registrations clash with another's, is recorded with its
 error and the others still load. `INPAINTZOO_LOAD_PLUGINS=a,b` loads only those entry points (an empty
 value loads none); `INPAINTZOO_DISABLE_PLUGINS=a,b` blocks some.
@@ -44,11 +47,19 @@ class PluginHost:
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager(GROUP)
         self.pm.add_hookspecs(hookspecs)
-        self.registry = Registry()
-        self.plugins: dict[str, PluginInfo] = {}
+        self.registry = Registry(loader=self)
+        self._plugins: dict[str, PluginInfo] = {}
+        self.pending: dict[str, list[metadata.EntryPoint]] = {}  # found, not imported yet, by plugin name
+
+    @property
+    def plugins(self) -> dict[str, PluginInfo]:
+        """Every plugin, each loaded (what `inpaintzoo plugins` lists)."""
+        self.demand(None)
+        return self._plugins
 
     # -- loading -----------------------------------------------------------------------------------
     def load_all(self) -> None:
+        """The core now; the entry points found, to be loaded on demand (`demand`)."""
         from . import builtin
 
         self.add_plugin(builtin, CORE, package="inpaintzoo", version=_version("inpaintzoo"))
@@ -57,26 +68,43 @@ class PluginHost:
         for ep in _entry_points():
             if (selected is not None and ep.name not in selected) or ep.name in blocked:
                 continue
-            package = ep.dist.name if ep.dist else ep.module
-            version = ep.dist.version if ep.dist else "unknown"
-            if ep.name in self.plugins:  # e.g. an old `inpaintzoo-lama` left beside the core that now bundles it
-                first = self.plugins[ep.name].package
-                self.plugins[f"{ep.name} ({package})"] = PluginInfo(
-                    ep.name, package, version,
-                    error=f"plugin '{ep.name}' is already provided by {first}; this copy is not loaded "
-                          f"(`pip uninstall {package}` if it is a leftover of an older install)")
-                continue
-            try:
-                module = ep.load()
-            except Exception as exc:  # a broken plugin must not take the others down
-                self.plugins[ep.name] = PluginInfo(ep.name, package, version, error=_one_line(exc))
-                continue
-            self.add_plugin(module, ep.name, package=package, version=version)
+            self.pending.setdefault(ep.name, []).append(ep)
+
+    def demand(self, family: str | None) -> None:
+        """Load the plugin named `family` if it is pending; every pending plugin for None or a family no plugin
+        is named after (a third party may register under another family name)."""
+        if not self.pending or family == CORE:
+            return
+        names = [family] if family in self.pending else list(self.pending)
+        for name in names:
+            for ep in self.pending.pop(name, []):
+                self._load(ep)
+
+    def failure(self, family: str) -> str | None:
+        info = self._plugins.get(family)
+        return f"plugin '{family}' ({info.package}) failed to load: {info.error}" if info and info.error else None
+
+    def _load(self, ep: metadata.EntryPoint) -> None:
+        package = ep.dist.name if ep.dist else ep.module
+        version = ep.dist.version if ep.dist else "unknown"
+        if ep.name in self._plugins:  # e.g. an old `inpaintzoo-lama` left beside the core that now bundles it
+            first = self._plugins[ep.name].package
+            self._plugins[f"{ep.name} ({package})"] = PluginInfo(
+                ep.name, package, version,
+                error=f"plugin '{ep.name}' is already provided by {first}; this copy is not loaded "
+                      f"(`pip uninstall {package}` if it is a leftover of an older install)")
+            return
+        try:
+            module = ep.load()
+        except Exception as exc:  # a broken plugin must not take the others down
+            self._plugins[ep.name] = PluginInfo(ep.name, package, version, error=_one_line(exc))
+            return
+        self.add_plugin(module, ep.name, package=package, version=version)
 
     def add_plugin(self, obj: Any, name: str, package: str | None = None, version: str = "unknown") -> PluginInfo:
         """Register one plugin object; its registrations land all together or not at all."""
         info = PluginInfo(name, package or name, version)
-        self.plugins[name] = info
+        self._plugins[name] = info
         try:
             self.pm.register(obj, name=name)
         except Exception as exc:
@@ -104,7 +132,7 @@ class PluginHost:
             trial = Registry()
             for entry in staged:  # validate first, so a clash leaves nothing half-registered
                 trial.add(entry)
-                if entry.name in self.registry:
+                if entry.name in self.registry._entries:  # not `in registry`: that would load plugins
                     self.registry.add(entry)  # raises, naming both plugins
         except Exception as exc:
             info.error = _one_line(exc)
@@ -116,7 +144,7 @@ class PluginHost:
         return info
 
     def versions(self) -> dict[str, str]:
-        return {i.package: i.version for i in self.plugins.values() if i.error is None}
+        return {i.package: i.version for i in self._plugins.values() if i.error is None}
 
 
 def _entry_points() -> list[metadata.EntryPoint]:
@@ -167,7 +195,8 @@ def reset() -> None:
 
 
 def warn_failures(stream=sys.stderr) -> None:
-    for info in host().plugins.values():
+    """The plugins loaded so far that failed (one needed later and failing is named where it is looked up)."""
+    for info in host()._plugins.values():
         if info.error:
             print(f"inpaintzoo: plugin '{info.name}' ({info.package}) failed to load: {info.error}", file=stream)
 

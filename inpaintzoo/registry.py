@@ -48,8 +48,17 @@ class Entry:
 
 
 class Registry:
-    def __init__(self) -> None:
+    """Components by name. With a `loader` (the plugin host), a name not registered yet makes the host load the
+    plugin of its family first (`lama.ffc_encoder` → plugin `lama`), and listing loads every plugin: a command
+    that needs two components imports two plugins, not nine."""
+
+    def __init__(self, loader: Any = None) -> None:
         self._entries: dict[str, Entry] = {}
+        self._loader = loader
+
+    def _demand(self, name: str | None) -> None:
+        if self._loader is not None:
+            self._loader.demand(None if name is None else name.split(".")[0])
 
     def add(self, entry: Entry) -> None:
         if entry.kind not in KINDS:
@@ -72,7 +81,11 @@ class Registry:
         self._entries[entry.name] = entry
 
     def get(self, name: str, kind: str | None = None) -> Entry:
+        if name not in self._entries:
+            self._demand(name)
         entry = self._entries.get(name)
+        if entry is None and self._loader is not None and self._loader.failure(name.split(".")[0]):
+            raise RegistryError(f"unknown component '{name}': {self._loader.failure(name.split('.')[0])}")
         if entry is None or (kind is not None and entry.kind != kind):
             pool = [e.name for e in self if kind is None or e.kind == kind]
             what = f"{kind} " if kind else "component "
@@ -87,10 +100,14 @@ class Registry:
         )
 
     def __contains__(self, name: str) -> bool:
+        if name not in self._entries and isinstance(name, str):
+            self._demand(name)
         return name in self._entries
 
     def __iter__(self) -> Iterator[Entry]:
+        self._demand(None)
         return iter(sorted(self._entries.values(), key=lambda e: e.name))
 
     def __len__(self) -> int:
+        self._demand(None)
         return len(self._entries)

@@ -148,3 +148,26 @@ def test_a_plugin_installed_twice_loads_once_and_names_the_leftover(tmp_path, mo
     leftover = host.plugins["good3 (inpaintzoo-good3)"].error
     assert "already provided by inpaintzoo" in leftover and "pip uninstall inpaintzoo-good3" in leftover
     assert "good3.l1" in host.registry
+
+
+def test_plugins_load_when_their_family_is_first_needed():
+    """A core-only model imports no plugin; looking up `lama.*` imports LaMa's plugin alone; listing imports all."""
+    import subprocess
+
+    code = """
+import sys, numpy as np
+from inpaintzoo import load, plugins
+ours = lambda: sorted(m for m in sys.modules if m.startswith("inpaintzoo_") and "." not in m)
+model = load("core-shapes-tiny")
+model.inpaint(np.zeros((16, 16, 3), np.uint8), np.pad(np.ones((4, 4), np.uint8), 6))
+print(ours())
+plugins.registry().get("lama.ffc_encoder")
+print(ours())
+print(len(plugins.host().plugins), len(ours()))
+"""
+    r = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    none, lama, (listed, imported) = [eval(line) if line.startswith("[") else tuple(map(int, line.split()))
+                                      for line in r.stdout.strip().splitlines()[-3:]]
+    assert none == [] and lama == ["inpaintzoo_lama"]
+    assert listed >= 9 and imported >= 8  # the core and every first-party plugin, once listed
