@@ -116,7 +116,7 @@ def cmd_spec(a: argparse.Namespace) -> int:
     from . import zoo
 
     entry = zoo.get(a.name)
-    sys.stdout.write(entry.spec_path.read_text(encoding="utf-8"))
+    sys.stdout.write(entry.spec_text())
     return 0
 
 

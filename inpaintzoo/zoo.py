@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -172,6 +174,34 @@ class ZooEntry:
         raw = read_toml(self.spec_path)
         return apply(raw, self.overrides) if self.overrides else raw
 
+    def spec_text(self) -> str:
+        """The spec file as written (its comments are the documentation), with this entry's overrides written into
+        it: several entries share one file (lama-fourier is lama-big's file with 9 blocks)."""
+        text = self.spec_path.read_text(encoding="utf-8")
+        if not self.overrides:
+            return text
+        lines = text.splitlines()
+        for dotted, value in self.overrides.items():
+            table, _, key = dotted.rpartition(".")
+            head = next((i for i, l in enumerate(lines) if l.strip() == f"[{table}]"), None)
+            end = next((i for i in range(head + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines)) \
+                if head is not None else None
+            line = f"{key} = {_toml_value(value)}  # {self.name}'s value (registry.toml)"
+            at = next((i for i in range(head + 1, end) if re.match(rf"\s*{re.escape(key)}\s*=", lines[i])), None) \
+                if head is not None else None
+            if at is not None:
+                lines[at] = line
+            elif head is not None:
+                lines.insert(head + 1, line)
+            else:
+                lines += ["", f"[{table}]", line]
+        out = f"# zoo entry {self.name}: {self.spec_path.name} with this entry's values from registry.toml\n" + \
+            "\n".join(lines) + "\n"
+        if tomllib.loads(out) == self.spec():
+            return out
+        said = ", ".join(f"{k} = {_toml_value(v)}" for k, v in self.overrides.items())  # a layout the edit cannot place
+        return f"# zoo entry {self.name}: {self.spec_path.name} with these values set in registry.toml: {said}\n" + text
+
     @property
     def shipped_dir(self) -> Path:
         return self.spec_path.parent / "weights" / self.name
@@ -300,6 +330,16 @@ def list_zoo(pattern: str = "*", pretrained: bool = False, task: str | None = No
             continue
         out.append(e)
     return out
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a TOML basic string uses JSON's escapes
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)
 
 
 def folder_starter() -> str:

@@ -77,3 +77,20 @@ def test_smoke_test_weights_say_so_in_list_load_and_card(tmp_path, capsys):
     # the zoo's causal model beats Telea on its own data, and says nothing of the kind
     e = zoo.get("causal-nvae-pendulum")
     assert not e.quality and e.metrics["psnr_hole"] > e.baseline["telea_psnr_hole"]
+
+
+def test_spec_prints_each_entry_as_it_builds_even_where_entries_share_a_file(capsys):
+    """`inpaintzoo spec NAME > my.toml` must be NAME's spec: an entry sharing another's file (lama-fourier is
+    lama-big.toml with 9 blocks) gets its values written into the printed file, comments kept."""
+    import tomllib
+
+    from inpaintzoo import zoo
+    from inpaintzoo.cli import main
+
+    shared = [e for e in zoo.index().values() if e.overrides]
+    assert shared
+    for e in shared:
+        assert main(["spec", e.name]) == 0
+        text = capsys.readouterr().out
+        assert tomllib.loads(text) == e.spec() and text.startswith(f"# zoo entry {e.name}:")
+        assert text.count("\n#") >= e.spec_path.read_text().count("\n#")  # the file's comments are kept
