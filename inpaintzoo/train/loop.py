@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ import torch.distributed as dist
 from torch import Tensor, nn
 
 from .. import plugins
-from ..artifact import remove_stale_temps, save_model, weight_mismatch
+from ..artifact import remove_stale_temps, save_model
 from ..build import build_model, data_targets
 from ..errors import InpaintzooError
 from ..interfaces import LossContext
@@ -38,9 +37,9 @@ from .logs import RunLog
 from .optim import Schedule, make_optimizer
 from .outputs import evaluate, write_json, write_sample_grid
 from .runtime import StopRequest, _dist_info
+from .budget import UNBOUNDED, TimeBudget
+from .state import RunState
 from .steps import run_iteration
-
-UNBOUNDED = 2**62  # the step total of a run that only its time budget ends
 
 
 class TrainingError(InpaintzooError):
@@ -70,7 +69,7 @@ class RunOptions:
     progress_interval: float = 30.0
 
 
-class Trainer:
+class Trainer(TimeBudget, RunState):
     def __init__(self, spec: ModelSpec, opts: RunOptions):
         self.spec, self.opts, self.t = spec, opts, spec.train
         self.registry = plugins.registry()
@@ -161,69 +160,6 @@ class Trainer:
                    f"{self.num_workers} loader worker(s); training on {self.device}"
                    + (f" ({torch.get_num_threads()} threads)" if self.device.type == "cpu" else ""))
         return out
-
-    # -- state ---------------------------------------------------------------------------------
-    def state(self) -> dict[str, Any]:
-        s: dict[str, Any] = {
-            "model": self.model.state_dict(),
-            "parts": self.parts.state_dict(),
-            "opt": self.opt.state_dict(),
-            "sched": self.sched.state_dict(),
-            "scaler": self.scaler.state_dict(),
-            "rng": {"torch": torch.get_rng_state()},
-            "step": self.step,
-            "epoch": self.epoch,
-            "best": self.best,
-            "elapsed": self.elapsed_now(),
-            "plan": self.plan,
-            "until_budget": self.opts.until_budget,
-        }
-        if torch.cuda.is_available():
-            s["rng"]["cuda"] = torch.cuda.get_rng_state_all()
-        if self.opt_d is not None:
-            s["opt_d"], s["sched_d"] = self.opt_d.state_dict(), self.sched_d.state_dict()
-        if self.ema is not None:
-            s["ema"] = self.ema.module.state_dict()
-        s["components"] = {n: m.train_state() for n, m in self._named_components() if hasattr(m, "train_state")}
-        return s
-
-    def _named_components(self) -> Iterator[tuple[str, nn.Module]]:
-        yield from (("model." + n, m) for n, m in self.model.named_modules())
-        yield from (("parts." + n, m) for n, m in self.parts.named_modules())
-
-    def load_state(self, s: dict[str, Any], where: Path) -> None:
-        weights = ckpt.strip_module_prefix(s["model"])
-        problem = weight_mismatch(self.model, weights) or weight_mismatch(self.parts, s.get("parts", {}))
-        if problem:
-            raise TrainingError(f"--resume {where}: the checkpoint's architecture differs from the spec: {problem}")
-        self.model.load_state_dict(weights)
-        self.parts.load_state_dict(s["parts"])
-        self.opt.load_state_dict(s["opt"])
-        self.sched.load_state_dict(s["sched"])
-        self.scaler.load_state_dict(s["scaler"])
-        torch.set_rng_state(s["rng"]["torch"])
-        if "cuda" in s["rng"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(s["rng"]["cuda"])
-        if self.opt_d is not None and "opt_d" in s:
-            self.opt_d.load_state_dict(s["opt_d"])
-            self.sched_d.load_state_dict(s["sched_d"])
-        if self.ema is not None and "ema" in s:
-            self.ema.module.load_state_dict(s["ema"])
-        modules = dict(self._named_components())
-        for name, st in s.get("components", {}).items():
-            modules[name].load_train_state(st)
-        self.step, self.epoch, self.best = int(s["step"]), int(s["epoch"]), s["best"]
-        self.elapsed = float(s.get("elapsed", 0.0))
-        self.plan = int(s.get("plan", self.total))
-        self.resume_notes = []
-        for name, sched, o in (("optimizer", self.sched, self.t.optimizer),
-                               ("discriminator_optimizer", self.sched_d, self.t.discriminator_optimizer)):
-            old = sched.rebase(o.lr) if sched is not None else None
-            if old is not None:  # the optimizer state restored the checkpoint's rate: the user asked for another
-                self.resume_notes.append(f"note: train.{name}.lr is {o.lr:g} from step {self.step} on (the run used "
-                                         f"{old:g}); the schedule keeps its shape")
-        if s.get("until_budget") and not self.opts.until_budget and not self.opts.max_minutes:
-            self.total = self.plan  # a budget-bound run resumed without a budget ends where its budget planned
 
     def save(self, tag: str | None = None) -> Path | None:
         if self.rank != 0:
@@ -435,46 +371,6 @@ class Trainer:
         self.finish()
         self.log.close()
         return self.run
-
-    def _plan_budget(self, start: int, progress: Progress) -> None:
-        """With --max-minutes, plan the schedule over the steps the budget allows, measured on this run's first
-        steps (at least 10 steps and 20 s), instead of over epochs × steps_per_epoch it will never reach (or, with
-        no epochs given, instead of a run without end). The progress line's total and ETA follow the plan."""
-        if not self.opts.max_minutes or getattr(self, "_planned", False):
-            return
-        done, spent = self.step - start, time.perf_counter() - self.t_start
-        if done < 10 or spent < 20:
-            return
-        self._planned = True
-        per_step = spent / done
-        fits = self.step + int((60 * self.opts.max_minutes - self.budget_used() - self.eval_reserve(per_step)) / per_step)
-        if fits < self.plan or self.opts.until_budget:
-            self.plan = max(self.step + 1, fits)
-            for s in (self.sched, self.sched_d):
-                if s is not None:
-                    s.replan(self.plan)
-            planned = "" if self.opts.until_budget else f" of the {self.total} planned"
-            progress.note(f"budget: {self.opts.max_minutes:g} min at {per_step:.2f} s/step fits about {self.plan} "
-                          f"steps{planned}; the learning-rate schedule (and any warm-up by progress) now spans them")
-        progress.set_total(self.plan)
-
-    def elapsed_now(self) -> float:
-        return self.elapsed + (time.perf_counter() - self.t_start if hasattr(self, "t_start") else 0.0)
-
-    def budget_used(self) -> float:
-        """What --max-minutes has spent: earlier invocations' training, this one's set-up and steps so far."""
-        return self.elapsed_now() + (self.t_start - self.t_created if hasattr(self, "t_start") else 0.0)
-
-    def eval_reserve(self, per_step: float) -> float:
-        """Seconds kept for the final evaluation: the last one's cost, else an estimate (eval batches as steps)."""
-        return self.eval_seconds if self.eval_seconds is not None else self.t.eval_batches * per_step
-
-    def over_budget(self) -> bool:
-        if not self.opts.max_minutes:
-            return False
-        done = max(1, self.step - getattr(self, "_budget_start", 0))
-        per_step = (time.perf_counter() - self.t_start) / done if hasattr(self, "t_start") else 0.0
-        return self.budget_used() + self.eval_reserve(per_step) >= 60 * self.opts.max_minutes
 
     def end_epoch(self, progress: Any) -> None:
         if self.step - self.epoch * self.steps_per_epoch >= self.steps_per_epoch:
