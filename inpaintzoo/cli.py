@@ -40,30 +40,38 @@ def _registry():
 
 @command
 def cmd_plugins(a: argparse.Namespace) -> int:
-    from . import plugins
+    from .catalog import listing
 
-    infos = list(plugins.host().plugins.values())
+    infos = listing()["plugins"]  # kept between runs: listing imports every plugin otherwise
     if a.json:
-        print(json.dumps([i.as_dict() for i in infos], indent=2))
+        print(json.dumps(infos, indent=2))
         return 0
     from .tables import show
 
     show(("plugin", "package", "version", "registered"),
-         [(i.name, i.package, i.version, f"failed: {i.error}" if i.error else ", ".join(i.components)) for i in infos],
-         title="inpaintzoo plugins")
+         [(i["name"], i["package"], i["version"], f"failed: {i['error']}" if i["error"] else ", ".join(i["components"]))
+          for i in infos], title="inpaintzoo plugins")
     return 0
 
 
 @command
 def cmd_components(a: argparse.Namespace) -> int:
-    reg = _registry()
-    entries = [reg.get(n) for n in reg.names(a.pattern, a.kind)]
+    import fnmatch
+
+    from .catalog import listing
+
+    data = listing()
+    for i in data["plugins"]:
+        if i["error"]:
+            print(f"inpaintzoo: plugin '{i['name']}' ({i['package']}) failed to load: {i['error']}", file=sys.stderr)
+    entries = sorted((c for c in data["components"] if fnmatch.fnmatchcase(c["name"], a.pattern)
+                      and (a.kind is None or c["kind"] == a.kind)), key=lambda c: c["name"])
     if a.json:
-        print(json.dumps([{"name": e.name, "kind": e.kind, "plugin": e.plugin, "doc": e.doc} for e in entries], indent=2))
+        print(json.dumps(entries, indent=2))
         return 0
     from .tables import show
 
-    show(("name", "kind", "plugin", "description"), [(e.name, e.kind, e.plugin, e.doc) for e in entries],
+    show(("name", "kind", "plugin", "description"), [(c["name"], c["kind"], c["plugin"], c["doc"]) for c in entries],
          title="registered components")
     return 0
 

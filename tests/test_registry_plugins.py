@@ -171,3 +171,24 @@ print(len(plugins.host().plugins), len(ours()))
                                       for line in r.stdout.strip().splitlines()[-3:]]
     assert none == [] and lama == ["inpaintzoo_lama"]
     assert listed >= 9 and imported >= 8  # the core and every first-party plugin, once listed
+
+
+def test_the_listing_is_kept_between_runs_and_renewed_when_what_it_lists_changes(tmp_path, monkeypatch, fresh_plugins):
+    """`plugins`/`components` read a cache keyed on the installed plugins and their sources; a change in what would
+    be listed (here: the plugin selection) makes a new key, so the plugins are imported and listed again."""
+    from inpaintzoo import catalog
+
+    monkeypatch.setenv("INPAINTZOO_HOME", str(tmp_path))
+    fresh = catalog.listing()  # a new process: nothing loaded yet
+    assert list((tmp_path / "cache").glob("catalog-*.json"))
+    plugins.reset()
+    assert {c["name"] for c in fresh["components"]} >= {"core.l1", "lama.ffc_encoder", "nvae.kl"}
+
+    def must_not_import():
+        raise AssertionError("imported the plugins although the cache holds")
+
+    monkeypatch.setattr(catalog, "_build", must_not_import)
+    assert catalog.listing() == fresh
+    monkeypatch.setenv("INPAINTZOO_DISABLE_PLUGINS", "nvae")
+    with pytest.raises(AssertionError, match="imported the plugins"):
+        catalog.listing()

@@ -1,0 +1,93 @@
+"""What `inpaintzoo plugins` and `inpaintzoo components` list, kept between runs: listing needs every plugin
+imported (torch, timm, torchvision: seconds), the list itself does not.
+
+The cache (`INPAINTZOO_HOME/cache/catalog-KEY.json`) is keyed on everything that can change the list: the
+inpaintzoo version, every entry point of the `inpaintzoo` group (name, target, distribution and version), the
+plugin selection variables, and the size and modification time of every source file of the core and of each
+plugin's package (found without importing it), so an edited plugin, a new install or an uninstall is a new key.
+Anything unexpected (an unreadable cache, a package that cannot be located) falls back to importing the plugins.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .paths import home
+
+ENV = ("INPAINTZOO_LOAD_PLUGINS", "INPAINTZOO_DISABLE_PLUGINS")
+
+
+def _package_dir(module: str) -> Path | None:
+    spec = importlib.util.find_spec(module.split(".")[0])  # a top-level name: located, not imported
+    if spec is None or not spec.submodule_search_locations:
+        return Path(spec.origin).parent if spec is not None and spec.origin else None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def key() -> str | None:
+    """The digest of what the listing depends on; None when a plugin's sources cannot be located."""
+    h = hashlib.sha256()
+    eps = sorted(metadata.entry_points(group="inpaintzoo"), key=lambda e: (e.name, e.value))
+    dirs = {Path(__file__).resolve().parent}
+    for ep in eps:
+        h.update(f"{ep.name}={ep.value}@{ep.dist.name if ep.dist else ''}:{ep.dist.version if ep.dist else ''}\n".encode())
+        where = _package_dir(ep.value.split(":")[0])
+        if where is None:
+            return None
+        dirs.add(where.resolve())
+    for var in ENV:
+        h.update(f"{var}={os.environ.get(var)}\n".encode())
+    for d in sorted(dirs):
+        for f in sorted(d.rglob("*.py")):
+            st = f.stat()
+            h.update(f"{f}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    from . import __version__
+
+    h.update(__version__.encode())
+    return h.hexdigest()[:24]
+
+
+def _build() -> dict[str, Any]:
+    from . import plugins
+
+    host = plugins.host()
+    infos = list(host.plugins.values())
+    return {"plugins": [i.as_dict() for i in infos],
+            "components": [{"name": e.name, "kind": e.kind, "plugin": e.plugin, "doc": e.doc} for e in host.registry]}
+
+
+def listing() -> dict[str, Any]:
+    """{"plugins": [...], "components": [...]}, from the cache when its key still holds. A process that has loaded
+    its plugins already lists what it holds (a test or an application may have added one by hand)."""
+    from . import plugins
+
+    if plugins._HOST is not None:
+        return _build()
+    try:
+        k = key()
+    except OSError:
+        k = None
+    path = home() / "cache" / f"catalog-{k}.json" if k else None
+    if path is not None and path.is_file():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and {"plugins", "components"} <= set(data):
+                return data
+        except (OSError, ValueError):
+            pass
+    data = _build()
+    if path is not None and not any(p.get("error") for p in data["plugins"]):  # a failure is re-tried next time
+        try:
+            from .artifact import atomic_write_text
+
+            for old in path.parent.glob("catalog-*.json"):
+                old.unlink(missing_ok=True)
+            atomic_write_text(path, json.dumps(data))
+        except OSError:
+            pass  # a read-only home: list without caching
+    return data
