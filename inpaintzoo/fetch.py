@@ -58,8 +58,7 @@ def ensure(entry: ZooEntry, token: str | bool | None = None, local_files_only: b
     if (out / "model.safetensors").is_file() and not force and source_file is None:
         return out
     if source_file is None and (local_files_only or offline() or not release.fetchable):
-        why = "offline (HF_HUB_OFFLINE=1)" if offline() else "local_files_only" if local_files_only else "not downloadable by a script"
-        raise LoadError(f"zoo model '{entry.name}' is not in {out} and is {why}: {release.how_to_get(entry.name)}")
+        raise _not_here(entry, local_files_only)
     locks = home() / "locks"
     locks.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(locks / f"{entry.name}.lock"))
@@ -100,8 +99,40 @@ def _download_first(entry: ZooEntry, token: str | bool | None) -> tuple[Path, So
             errors.append(str(exc))
             continue
         return path, source
-    raise LoadError(f"zoo model '{entry.name}': no source could be reached ({'; '.join(errors)}); "
-                    f"{entry.release.how_to_get(entry.name)}" + (f" ({OFFLINE_HINT})" if any("cannot resolve" in e for e in errors) else ""))
+    raise _none_reached(entry, errors)
+
+
+def _not_here(entry: ZooEntry, local_files_only: bool = False) -> LoadError:
+    why = "offline (HF_HUB_OFFLINE=1)" if offline() else "local_files_only" if local_files_only else "not downloadable by a script"
+    return LoadError(f"zoo model '{entry.name}' is not in {entry.converted_dir} and is {why}: "
+                     f"{entry.release.how_to_get(entry.name)}")
+
+
+def _none_reached(entry: ZooEntry, errors: list[str]) -> LoadError:
+    return LoadError(f"zoo model '{entry.name}': no source could be reached ({'; '.join(errors)}); "
+                     f"{entry.release.how_to_get(entry.name)}" + (f" ({OFFLINE_HINT})" if any("cannot resolve" in e for e in errors) else ""))
+
+
+def precheck(name: str) -> None:
+    """The refusal a fetch of zoo model `name` would end in (offline, nothing reachable), said before a command
+    imports torch and builds anything: one line within the host lookups' time. Silent when the model is here, can
+    be had, or `name` is no released zoo model."""
+    from .zoo import index
+
+    entry = index().get(name)
+    if entry is None or entry.release is None or (entry.converted_dir / "model.safetensors").is_file():
+        return
+    if offline() or not entry.release.fetchable:
+        raise _not_here(entry)
+    errors = []
+    for source in (s for s in entry.release.sources if s.fetchable):
+        if not source.hub and (downloads_dir(entry.name) / source.file).is_file():
+            return
+        why = unreachable(hub_endpoint() if source.hub else source.url)
+        if not why:
+            return
+        errors.append(f"{'hf-hub:' + source.hub if source.hub else source.url}: {why}")
+    raise _none_reached(entry, errors)
 
 
 class _Unreachable(Exception):

@@ -17,9 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from file_server import FileServer
 from inpaintzoo.cli import main
+from inpaintzoo.errors import LoadError
 from tests_support import write_torchscript
 
 SPEC = """
@@ -272,6 +274,16 @@ def test_a_host_that_does_not_resolve_is_one_line_with_the_offline_hint(tmp_path
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot resolve no-such-host.invalid" in err and "HF_HUB_OFFLINE=1" in err
     assert not (env / "downloads").exists()  # nothing left behind
+    img = tmp_path / "x.png"  # the commands that run a model refuse the same way before they import torch or build
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(img)
+    from inpaintzoo.fetch import precheck
+
+    with pytest.raises(LoadError, match="no source could be reached .*cannot resolve no-such-host.invalid"):
+        precheck("lama-tiny")
+    precheck("core-shapes-tiny")  # shipped: nothing to fetch
+    precheck("no-such-model")  # not a zoo name: the loader says what it is
+    assert main(["inpaint", "lama-tiny", str(img), "--mask-box", "2,2,4,4", "-o", str(tmp_path / "o.png")]) == 2
+    assert "cannot resolve no-such-host.invalid" in capsys.readouterr().err and not (tmp_path / "o.png").exists()
     from inpaintzoo import network
 
     assert network.unreachable("https://no-such-host.invalid/x") and network.unreachable("http://127.0.0.1:1/x") == ""

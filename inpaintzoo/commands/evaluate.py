@@ -82,6 +82,9 @@ def all_metrics(report: dict) -> dict:
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
+    from ..fetch import precheck
+
+    precheck(a.model)  # a release that cannot be fetched: said before torch is imported
     from ..artifact import atomic_write_text
     from ..tables import show
 

@@ -74,6 +74,9 @@ def mask_rule(a: argparse.Namespace):
 
 
 def cmd_inpaint(a: argparse.Namespace) -> int:
+    from ..fetch import precheck
+
+    precheck(a.model)  # a release that cannot be fetched: said before torch is imported
     from .. import batch
     from ..devices import resolve_device
     from ..loader import load
