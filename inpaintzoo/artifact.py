@@ -263,9 +263,11 @@ def load_dir(folder: str | Path, device: str | torch.device = "cpu") -> InpaintM
         from . import SmokeTestWarning
 
         warnings.warn(f"{folder}: {quality['grade']} weights: {quality.get('note', '')}", SmokeTestWarning, stacklevel=3)
-    # channels_last: convolutions on CPUs (oneDNN) and tensor cores run fastest in it (benchmarks/release_speed:
-    # MI-GAN 2.6×, big-lama 1.1× its release at batch 4); inpaint() hands inputs over in the same layout
-    return model.to(device, memory_format=torch.channels_last).eval()
+    # the contract's layout: channels_last runs convolutions fastest on CPUs (oneDNN) and tensor cores
+    # (benchmarks/release_speed: MI-GAN 2.6× its release); 'contiguous' reproduces an NCHW release to the bit
+    # (LaMa, AOT-GAN, DeepFill: 2.6e-5 … 6e-4 apart in channels_last). inpaint() hands inputs over in the same layout.
+    layout = torch.channels_last if model.contract.layout == "channels_last" else torch.contiguous_format
+    return model.to(device, memory_format=layout).eval()
 
 
 DISCRIMINATOR = "discriminator.safetensors"

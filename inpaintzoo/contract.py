@@ -221,6 +221,8 @@ def _per_channel(v: float | list[float], c: int, like: Tensor) -> Tensor:
 
 def normalize(x01: Tensor, contract: Contract) -> Tensor:
     c = x01.shape[1]
+    if contract.normalize_in == "levels":  # u8/255·255 is u8 again in float32, so this is (u8 − 255·mean)/(255·std)
+        return (x01 * 255 - _per_channel(contract.mean, c, x01) * 255) / (_per_channel(contract.std, c, x01) * 255)
     return (x01 - _per_channel(contract.mean, c, x01)) / _per_channel(contract.std, c, x01)
 
 

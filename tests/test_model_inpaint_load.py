@@ -198,3 +198,25 @@ def test_an_intervention_far_outside_its_range_is_said_in_the_python_api_too(cap
     with warnings.catch_warnings():
         warnings.simplefilter("error", ExtrapolationWarning)
         model.intervene(image, {"light": (lo + hi) / 2})  # inside the range: nothing said
+
+
+def test_load_puts_the_network_in_the_contracts_layout(tiny_spec, tmp_path):
+    """channels_last by default (fastest on CPUs); `layout = "contiguous"` (the NCHW releases' entries) loads NCHW, so
+    inpaint() computes as the release does, to the bit; the zoo's LaMa, AOT-GAN and DeepFill entries ask for it."""
+    from inpaintzoo import zoo
+
+    x = torch.rand(1, 3, 16, 16)
+    m = torch.zeros(1, 1, 16, 16)
+    m[..., 4:10, 4:10] = 1
+    outs = {}
+    for layout in ("channels_last", "contiguous"):
+        spec = json.loads(json.dumps(tiny_spec))
+        spec["model"]["layout"] = layout
+        torch.manual_seed(0)
+        folder = save_model(create_model(spec), tmp_path / layout)
+        model = load(folder)
+        assert model.memory_format() == (torch.channels_last if layout == "channels_last" else torch.contiguous_format)
+        outs[layout] = model.inpaint(x, m)
+    assert torch.allclose(outs["channels_last"], outs["contiguous"], atol=1e-5)
+    for name in ("lama-big", "lama-fourier", "aotgan-places2", "deepfillv2-celeba"):
+        assert zoo.get(name).spec()["model"]["layout"] == "contiguous"
