@@ -91,14 +91,20 @@ def convert_release(converter: str, source: Path, out: Path, overwrite: bool = F
     reg = plugins.registry()
     entry = reg.get(converter, "converter")
     conv = entry.build({"zoo": zoo_entry} if zoo_entry and "zoo" in entry.config.model_fields else None)
-    spec = validate(conv.spec(), reg, f"{converter} spec")
-    model = build_model(spec, reg, check=False)
     if source.exists() and not source.is_dir() and not source.is_file():  # a FIFO blocks, a device never ends
         raise ConvertError(f"{source}: not a regular file or folder; give the released checkpoint")
     try:
         release = conv.read(source)
     except ConvertError as exc:  # a walk of the file's containers failed: say which file
         raise exc if str(source) in str(exc) else ConvertError(f"{source}: {exc}") from None
+    told = conv.variant(release) if not zoo_entry and "zoo" in entry.config.model_fields else None
+    if told and told != conv.cfg.zoo:  # the file says which variant it is (a 256 generator under a 512 default)
+        import logging
+
+        logging.getLogger("inpaintzoo").info("%s: a %s file; converting into that entry's spec", source.name, told)
+        conv.cfg = conv.cfg.model_copy(update={"zoo": told})
+    spec = validate(conv.spec(), reg, f"{converter} spec")
+    model = build_model(spec, reg, check=False)
     state = apply_mapping(conv.mapping(list(release)), release, model.state_dict(), str(source), conv)
     disc = released_discriminator(conv, spec, release, str(source), reg)
     model.load_state_dict(state, strict=True)

@@ -336,6 +336,11 @@ class Converter:
         """The file of the last `read` source that holds (or should hold) release key `key`, for messages."""
         return ""
 
+    def variant(self, release: dict[str, Tensor]) -> str | None:
+        """The zoo entry a file read by `read` belongs to, told from its tensors (MI-GAN's 256 and 512 generators),
+        for a conversion that named the converter rather than an entry; None: the configured one."""
+        return None
+
     def discriminator_mapping(self, release_keys: list[str]) -> Any:
         """Which release key fills which parameter of the spec's [discriminator], for files that publish it (LaMa's
         big-lama-with-discr, AOT-GAN's D*.pt, mmagic's checkpoints); None when the file holds none. The converted

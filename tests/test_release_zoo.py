@@ -88,3 +88,12 @@ def test_the_release_zoo_is_listed_with_its_sources():
     assert zoo.get("migan-512-places2").weights_status() in ("fetched on first use", "cached")
     assert zoo.get("aotgan-places2").release.sources[0].sha256 == "6641441b"  # OpenMMLab's name carries it
     assert zoo.get("migan-256-ffhq").weights_status().startswith(("download by hand", "cached"))
+
+
+def test_the_migan_converter_tells_the_variant_from_the_file(release_files, tmp_path):
+    """`convert migan.release FILE` (the converter, no zoo entry named) takes the 256 generator as a 256 model: its
+    deepest block says so, where it used to build the 512 default and fail."""
+    _, path, _ = release_files["migan authors"]
+    assert main(["convert", "migan.release", str(path), "--out", str(tmp_path / "m")]) == 0
+    cfg = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert cfg["spec"]["model"]["image_size"] == [256, 256] and cfg["spec"]["model"]["name"] == "migan-256-places2"

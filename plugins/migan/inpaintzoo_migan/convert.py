@@ -53,6 +53,17 @@ class MIGANConverter(Converter):
             raise ConvertError(f"{source}: not a MI-GAN generator (no encoder.b*/synthesis.b* tensors)")
         return state
 
+    def variant(self, release: dict[str, Tensor]) -> str | None:
+        """256 or 512 from the generator's deepest block (`encoder.b512.*` exists only at 512); FFHQ when the file
+        name says so (the two 256 generators share one architecture)."""
+        from inpaintzoo import zoo
+
+        blocks = [int(m[1]) for k in release if (m := re.search(r"(?:^|\.)encoder\.b(\d+)\.", k))]
+        if not blocks:
+            return None
+        name = f"migan-{max(blocks)}-{'ffhq' if 'ffhq' in self.file.lower() else 'places2'}"
+        return name if name in zoo.index() else None
+
     def mapping(self, release_keys: list[str]) -> Mapping:
         m = Mapping()
         for key in release_keys:
