@@ -137,7 +137,7 @@ def run(checkout: Path, work: Path) -> list[dict]:
         if h % 8 == 0 and w % 8 == 0:
             x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
             m = torch.from_numpy(hole)[None, None].float()
-            masked = ((x.flip(1) * 2 - 1) * (1 - m))
+            masked = ((x.flip(1) * 255 - 127.5) / 127.5) * (1 - m)  # mmagic's arithmetic on the 8-bit levels
             with torch.no_grad():
                 theirs = encdec(torch.cat([masked, torch.ones_like(m), m], 1))[1].flip(1)
                 net = (theirs - ours.run(x, m)[1]).abs()
