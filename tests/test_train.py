@@ -243,7 +243,9 @@ def test_ctrl_c_then_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path):
     spec = tmp_path / "long.toml"
     spec.write_text(SPEC.replace("epochs = 2", "epochs = 20\neval_every = 100\nnum_workers = 1"))
     full, run = tmp_path / "full", tmp_path / "run"
-    assert main(["train", str(spec), "--out", str(full), "--quiet"]) == 0
+    # the reference runs as a process too: the same torch thread count as the interrupted one (conftest sets 2 here)
+    subprocess.run([sys.executable, "-m", "inpaintzoo.cli", "train", str(spec), "--out", str(full), "--quiet"],
+                   check=True, capture_output=True, timeout=300)
     # a background job inherits SIGINT as ignored: restore the default in the child
     p = subprocess.Popen([sys.executable, "-m", "inpaintzoo.cli", "train", str(spec), "--out", str(run),
                           "--progress-every", "0.01", "--no-tensorboard"],
@@ -257,7 +259,8 @@ def test_ctrl_c_then_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path):
     assert p.returncode == 130 and "interrupted at step" in err and "--resume" in err, err[-2000:]
     step = ckpt.load_checkpoint(ckpt.checkpoints(run)[-1])["step"]
     assert 0 < step < 120 and not (run / "final").exists()
-    assert main(["train", "--resume", str(run), "--quiet"]) == 0
+    subprocess.run([sys.executable, "-m", "inpaintzoo.cli", "train", "--resume", str(run), "--quiet"], check=True,
+                   capture_output=True, timeout=300)
     a, b = weights(full / "final"), weights(run / "final")
     assert all(torch.equal(a[k], b[k]) for k in a)
 
