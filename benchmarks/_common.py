@@ -59,3 +59,14 @@ def kept_rows(name: str, rows: list[dict], key) -> list[dict]:
     fresh = {key(r) for r in rows}
     return [r for r in json.loads(previous.read_text())["rows"] if key(r) not in fresh] + rows
 
+
+
+def random_square_crop(im, rng, lo: float, size: int):
+    """A random square of lo…1 of `im`'s shorter side, resized to size² (bicubic) and flipped left-right half the
+    time: the crops the training and scoring sets of the photo benchmarks are made of."""
+    from PIL import Image
+
+    s = int(min(im.size) * rng.uniform(lo, 1.0))
+    x, y = rng.integers(0, im.width - s + 1), rng.integers(0, im.height - s + 1)
+    c = im.crop((x, y, x + s, y + s)).resize((size, size), Image.BICUBIC)
+    return c.transpose(Image.FLIP_LEFT_RIGHT) if rng.random() < 0.5 else c

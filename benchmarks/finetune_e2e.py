@@ -28,7 +28,7 @@ from PIL import Image
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
-from _common import write  # noqa: E402
+from _common import random_square_crop, write  # noqa: E402
 
 
 def crops(aotgan: Path, folder: Path, n: int, size: int, seed: int) -> None:
@@ -38,12 +38,7 @@ def crops(aotgan: Path, folder: Path, n: int, size: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     for i in range(n):
         im = Image.open(files[i % len(files)]).convert("RGB")
-        s = int(min(im.size) * rng.uniform(0.4, 1.0))
-        x, y = rng.integers(0, im.width - s + 1), rng.integers(0, im.height - s + 1)
-        c = im.crop((x, y, x + s, y + s)).resize((size, size), Image.BICUBIC)
-        if rng.random() < 0.5:
-            c = c.transpose(Image.FLIP_LEFT_RIGHT)
-        c.save(folder / f"crop{i:03d}.png")
+        random_square_crop(im, rng, 0.4, size).save(folder / f"crop{i:03d}.png")
 
 
 def release_folder(lama: Path, work: Path, size: int) -> tuple[Path, Path]:
