@@ -34,7 +34,7 @@ def versions_for(model: InpaintModel) -> dict[str, str]:
     out = {"inpaintzoo": plugins._version("inpaintzoo"), "torch": torch.__version__}
     for _, ref in model.spec.components():
         entry = host.registry.get(ref.type)
-        info = host.plugins.get(entry.plugin)
+        info = host.loaded(entry.plugin)  # not host.plugins: that would import every plugin to save one model
         if info is not None:
             out[info.package] = info.version
     return out

@@ -57,6 +57,10 @@ class PluginHost:
         self.demand(None)
         return self._plugins
 
+    def loaded(self, name: str) -> PluginInfo | None:
+        """The plugin `name` if it is loaded already (a registered component's plugin always is): loads nothing."""
+        return self._plugins.get(name)
+
     # -- loading -----------------------------------------------------------------------------------
     def load_all(self) -> None:
         """The core now; the entry points found, to be loaded on demand (`demand`)."""

@@ -160,6 +160,9 @@ from inpaintzoo import load, plugins
 ours = lambda: sorted(m for m in sys.modules if m.startswith("inpaintzoo_") and "." not in m)
 model = load("core-shapes-tiny")
 model.inpaint(np.zeros((16, 16, 3), np.uint8), np.pad(np.ones((4, 4), np.uint8), 6))
+import tempfile, pathlib
+from inpaintzoo.artifact import save_model
+save_model(model, pathlib.Path(tempfile.mkdtemp()) / "m")  # its config records the versions of its plugins only
 print(ours())
 plugins.registry().get("lama.ffc_encoder")
 print(ours())
