@@ -5,7 +5,7 @@ Both come in torchvision's `features` layout, so layer indices match the papers'
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -75,6 +75,23 @@ def load_features(arch: Arch, weights: str, key: str) -> nn.Sequential:
     for p in features.parameters():
         p.requires_grad_(False)
     return features
+
+
+def precheck(spec: Any, training: bool = True) -> None:
+    """The refusal `load_features` would give once the model is built (a backbone from the Hub, a Hub that cannot be
+    reached), said before anything is built: a component config asks for timm's weights through a field named
+    `weights` or `backbone` (the key `load_features` is given). `training=False`: the loss sections are not built."""
+    wanted = [(name, ref, key) for name, ref in spec.components() for key in ("weights", "backbone")
+              if (training or not name.startswith("losses.")) and getattr(ref.config, key, None) == "timm"]
+    if not wanted or _hub_offline():
+        return
+    from .network import OFFLINE_HINT, hub_endpoint, unreachable
+
+    why = unreachable(hub_endpoint())
+    if why:
+        name, ref, key = wanted[0]
+        raise InpaintzooError(f"{name} ('{ref.type}'): {key} = 'timm': the weights come from the Hub and {why} "
+                              f"({OFFLINE_HINT}, or set {key} to a safetensors file)")
 
 
 def _hub_offline() -> bool:

@@ -89,6 +89,9 @@ def cmd_build(a: argparse.Namespace) -> int:
     raw, source = resolve_spec(a.spec)
     check_replaceable(Path(a.out), a.overwrite)
     spec = validate(resolve(raw, sets), reg, source + (" with --set" if sets else ""))
+    from .backbones import precheck
+
+    precheck(spec, training=not a.inference_only)  # a backbone the Hub cannot give: said before the model is built
     model = build_model(spec, reg)
     parts = None if a.inference_only else model.train_components(reg)
     out.print(summary_tree(model, parts))

@@ -296,3 +296,14 @@ def test_a_host_that_does_not_resolve_is_one_line_with_the_offline_hint(tmp_path
 
     with pytest.raises(InpaintzooError, match="cannot resolve no-such-host.invalid .*HF_HUB_OFFLINE=1"):
         load_features("vgg16", "timm", "weights")
+    # the same refusal before a model is built: `build`/`train` of a spec whose loss asks for timm's VGG
+    from inpaintzoo import plugins, zoo
+    from inpaintzoo.backbones import precheck
+    from inpaintzoo.spec import validate
+
+    raw, source = zoo.resolve_spec("medfe-celeba256")
+    spec = validate(raw, plugins.registry(), source)
+    with pytest.raises(InpaintzooError, match=r"^losses\.perceptual \('medfe.perceptual'\): weights = 'timm': .*"
+                                              r"cannot resolve no-such-host.invalid"):
+        precheck(spec)
+    precheck(spec, training=False)  # inference alone needs no loss backbone

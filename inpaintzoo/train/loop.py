@@ -87,6 +87,9 @@ class Trainer(TimeBudget, RunState):
             raise DataError(f"--batch-size {self.t.batch_size} is larger than the training set ({len(self.train_set)} images)")
         self.masks = build_masks(spec, self.registry)
         self.eval_masks = build_masks(spec, self.registry, "eval_masks")
+        from ..backbones import precheck
+
+        precheck(spec)  # a loss backbone the Hub cannot give: said before the model is built
         torch.manual_seed(self.t.seed)
         self.model: InpaintModel = build_model(spec, self.registry).to(self.device)
         self.init_note = ""  # where a fine-tune's discriminator came from
