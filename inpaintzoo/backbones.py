@@ -78,20 +78,12 @@ def load_features(arch: Arch, weights: str, key: str) -> nn.Sequential:
 
 
 def precheck(spec: Any, training: bool = True) -> None:
-    """The refusal `load_features` would give once the model is built (a backbone from the Hub, a Hub that cannot be
-    reached), said before anything is built: a component config asks for timm's weights through a field named
-    `weights` or `backbone` (the key `load_features` is given). `training=False`: the loss sections are not built."""
-    wanted = [(name, ref, key) for name, ref in spec.components() for key in ("weights", "backbone")
-              if (training or not name.startswith("losses.")) and getattr(ref.config, key, None) == "timm"]
-    if not wanted or _hub_offline():
-        return
-    from .network import OFFLINE_HINT, hub_endpoint, unreachable
+    """The refusal `load_features` would give once the model is built (a backbone from a Hub that cannot be reached),
+    said before anything is built. `training=False`: the loss sections are not built."""
+    from .catalog import hub_backbones
+    from .network import refuse_unreachable_backbones
 
-    why = unreachable(hub_endpoint())
-    if why:
-        name, ref, key = wanted[0]
-        raise InpaintzooError(f"{name} ('{ref.type}'): {key} = 'timm': the weights come from the Hub and {why} "
-                              f"({OFFLINE_HINT}, or set {key} to a safetensors file)")
+    refuse_unreachable_backbones(hub_backbones(spec.to_dict(), training, complete=True))
 
 
 def _hub_offline() -> bool:

@@ -58,7 +58,31 @@ def _build() -> dict[str, Any]:
     host = plugins.host()
     infos = list(host.plugins.values())
     return {"plugins": [i.as_dict() for i in infos],
-            "components": [{"name": e.name, "kind": e.kind, "plugin": e.plugin, "doc": e.doc} for e in host.registry]}
+            "components": [{"name": e.name, "kind": e.kind, "plugin": e.plugin, "doc": e.doc,
+                            "defaults": {k: f.default for k, f in e.config.model_fields.items()
+                                         if k in BACKBONE_FIELDS and isinstance(f.default, str)}}
+                           for e in host.registry]}
+
+
+BACKBONE_FIELDS = ("weights", "backbone")  # the setting a component hands `backbones.load_features` as `key`
+
+
+def hub_backbones(spec: dict[str, Any], training: bool = True, complete: bool = False) -> list[tuple[str, str, str]]:
+    """(section, component, field) of each component of a spec table that asks for a backbone's weights from the
+    Hub (`weights`/`backbone` = 'timm', given or by the component's default). A raw TOML table leaves defaults out:
+    they are read from the listing (no plugin imported when it is cached); `complete`: a validated spec's to_dict(),
+    which holds every field, so the listing is not needed."""
+    sections = [(k, spec.get(k)) for k in ("encoder", "prior", "decoder", "discriminator")]
+    if training and isinstance(spec.get("losses"), dict):
+        sections += [(f"losses.{k}", v) for k, v in spec["losses"].items()]
+    sections = [(k, v) for k, v in sections if isinstance(v, dict) and isinstance(v.get("type"), str)]
+    if not sections:
+        return []
+    defaults = {}
+    if not complete and any(f not in v for _, v in sections for f in BACKBONE_FIELDS):
+        defaults = {c["name"]: c.get("defaults", {}) for c in listing()["components"]}
+    return [(k, v["type"], f) for k, v in sections for f in BACKBONE_FIELDS
+            if v.get(f, defaults.get(v["type"], {}).get(f)) == "timm"]
 
 
 def listing() -> dict[str, Any]:

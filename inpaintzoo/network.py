@@ -40,3 +40,22 @@ def hub_endpoint() -> str:
     from huggingface_hub import constants
 
     return constants.ENDPOINT
+
+
+def refuse_unreachable_backbones(wanted: list[tuple[str, str, str]]) -> None:
+    """One line, before anything is built, when a component's backbone would come from a Hub that cannot be reached
+    (what `backbones.load_features` would say once the model is built). Nothing to say offline (HF_HUB_OFFLINE=1:
+    the cache answers) or when nothing asks for the Hub."""
+    if not wanted:
+        return
+    from huggingface_hub import constants  # HF_HUB_OFFLINE as huggingface_hub (and load_features) read it
+
+    if constants.HF_HUB_OFFLINE:
+        return
+    why = unreachable(hub_endpoint())
+    if why:
+        from .errors import InpaintzooError
+
+        section, kind, key = wanted[0]
+        raise InpaintzooError(f"{section} ('{kind}'): {key} = 'timm': the weights come from the Hub and {why} "
+                              f"({OFFLINE_HINT}, or set {key} to a safetensors file)")

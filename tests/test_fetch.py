@@ -307,3 +307,7 @@ def test_a_host_that_does_not_resolve_is_one_line_with_the_offline_hint(tmp_path
                                               r"cannot resolve no-such-host.invalid"):
         precheck(spec)
     precheck(spec, training=False)  # inference alone needs no loss backbone
+    from inpaintzoo.catalog import hub_backbones  # and from the raw TOML, the defaults read from the listing
+
+    assert ("losses.perceptual", "medfe.perceptual", "weights") in hub_backbones(raw)
+    assert hub_backbones(raw, training=False) == [] and hub_backbones({**raw, "losses": {}}) == []
