@@ -400,12 +400,17 @@ class Trainer(TimeBudget, RunState):
 
     def finish(self) -> None:
         final_model = self.ema.module if self.ema is not None else self.model
-        if self.world > 1:
-            sums = torch.tensor([float(sum(p.double().sum() for p in self.model.parameters()))], dtype=torch.float64)
+        if self.world > 1:  # every rank must hold the same weights: the generator's and the discriminator's sums
+            disc = self.parts.discriminator
+            sums = torch.tensor([float(sum(p.double().sum() for p in self.model.parameters())),
+                                 float(sum(p.double().sum() for p in disc.parameters())) if disc is not None else 0.0],
+                                dtype=torch.float64)
             gathered = [torch.zeros_like(sums) for _ in range(self.world)]
             dist.all_gather(gathered, sums)
             if self.rank == 0:
-                write_json(self.run / "distributed.json", {"world_size": self.world, "rank_checksums": [float(g) for g in gathered]})
+                write_json(self.run / "distributed.json", {
+                    "world_size": self.world, "rank_checksums": [float(g[0]) for g in gathered],
+                    "discriminator_checksums": [float(g[1]) for g in gathered] if disc is not None else None})
         if self.rank == 0:
             extra = {"training": {"steps": self.step, "epochs": self.epoch, "ema": bool(self.ema), "overrides": self.opts.overrides,
                                   "data": self.opts.data, "val_data": self.opts.val_data, "init": self.opts.init}}
