@@ -26,9 +26,11 @@ background lift it; hole L1 is the steadier column. torch.compile was measured f
 | `zoo_speed.py` | CPU seconds of every zoo entry on one 512² photo (`inpaintzoo list`'s CPU column, registry.toml) |
 | `demo_speed.py` | `inpaintzoo demo` in headless Chromium: launch to page, to model ready, click to result |
 | `seed_do_diagnosis.py` | why do() through the learned graph loses: the learned mechanisms against the true children and all true labels, and the causal layer's two intervention modes on the same weights |
-| `startup.py` | CLI start-up (`--version`, `--help`, `list`, …) beside `python -c "import torch"` |
+| `startup.py` | CLI start-up (`--version`, `--help`, `list`, `plugins`, `components`, an offline refusal, a 12 MP crop inpaint) beside `python -c "import torch"` |
 | `finetune_e2e.py` | one fine-tune as a user runs it: a release-layout LaMa-Fourier fetched, trained with LaMa's recipe, killed with SIGKILL and resumed (bit-identical), evaluated, pushed to a Hub-compatible server and loaded back |
 | `train_parity.py` | LaMa's and AOT-GAN's training against their releases' own code: each loss's value and gradient, the discriminators, one whole iteration (every weight after both Adam steps), iteration time and peak memory |
+| `recipe_matters.py` | does the released recipe matter: a small LaMa-Fourier-shaped generator trained from scratch on real photos for the same CPU budget with L1 only, LaMa's recipe (what runs offline) and a cross-family composition, beside OpenCV Telea; FID and ST-LPIPS on 1,000 held-out crops |
+| `release_parity.py --name release_parity_load` | the same parity through `load()` exactly as a user calls it (the contract's layout and normalisation), for LaMa, AOT-GAN and DeepFill v2 |
 """
 
 
