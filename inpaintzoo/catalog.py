@@ -85,6 +85,15 @@ def hub_backbones(spec: dict[str, Any], training: bool = True, complete: bool = 
             if v.get(f, defaults.get(v["type"], {}).get(f)) == "timm"]
 
 
+def _valid(data: Any) -> bool:
+    """A cache file as _build writes it (anything else, a hand edit or a damaged file, is rebuilt)."""
+    fields = {"plugins": ("name", "package", "version", "components", "error"),
+              "components": ("name", "kind", "plugin", "doc", "defaults")}
+    return isinstance(data, dict) and all(
+        isinstance(data.get(k), list) and all(isinstance(x, dict) and all(f in x for f in need) for x in data[k])
+        for k, need in fields.items())
+
+
 def listing() -> dict[str, Any]:
     """{"plugins": [...], "components": [...]}, from the cache when its key still holds. A process that has loaded
     its plugins already lists what it holds (a test or an application may have added one by hand)."""
@@ -100,7 +109,7 @@ def listing() -> dict[str, Any]:
     if path is not None and path.is_file():
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(data, dict) and {"plugins", "components"} <= set(data):
+            if _valid(data):
                 return data
         except (OSError, ValueError):
             pass

@@ -192,6 +192,12 @@ def test_the_listing_is_kept_between_runs_and_renewed_when_what_it_lists_changes
 
     monkeypatch.setattr(catalog, "_build", must_not_import)
     assert catalog.listing() == fresh
+    cached = next((tmp_path / "cache").glob("catalog-*.json"))
+    for damaged in ('{"plugins": 3, "components": 4}', "[1, 2", '{"plugins": [{}], "components": []}'):
+        cached.write_text(damaged)  # a damaged or hand-edited cache is rebuilt, never trusted
+        with pytest.raises(AssertionError, match="imported the plugins"):
+            catalog.listing()
+    cached.write_text(json.dumps(fresh))
     monkeypatch.setenv("INPAINTZOO_DISABLE_PLUGINS", "nvae")
     with pytest.raises(AssertionError, match="imported the plugins"):
         catalog.listing()
