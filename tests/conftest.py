@@ -3,6 +3,7 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
+import huggingface_hub.constants  # noqa: E402,F401  (reads HF_HUB_OFFLINE once: now, not in whichever test imports it first)
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
