@@ -37,12 +37,9 @@ def load_features(arch: Arch, weights: str, key: str) -> nn.Sequential:
             raise InpaintzooError(f"{key} = 'timm': timm has no {arch}; give a safetensors file of its state dict")
         import timm
 
-        from .network import OFFLINE_HINT, hub_endpoint, unreachable
+        from .network import require_hub
 
-        why = "" if _hub_offline() else unreachable(hub_endpoint())
-        if why:  # at once, not after twenty retry lines
-            raise InpaintzooError(f"{key} = 'timm': {arch.upper()} weights come from the Hub and {why} ({OFFLINE_HINT}, "
-                                  f"or set {key} to a safetensors file)")
+        require_hub(f"{key} = 'timm': {arch.upper()} weights", key)  # at once, not after twenty retry lines
         try:
             features = timm.create_model(f"{arch}.tv_in1k", pretrained=True).features
         except Exception as exc:
@@ -84,9 +81,3 @@ def precheck(spec: Any, training: bool = True) -> None:
     from .network import refuse_unreachable_backbones
 
     refuse_unreachable_backbones(hub_backbones(spec.to_dict(), training, complete=True))
-
-
-def _hub_offline() -> bool:
-    from huggingface_hub import constants
-
-    return bool(constants.HF_HUB_OFFLINE)

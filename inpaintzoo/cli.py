@@ -85,15 +85,16 @@ def cmd_build(a: argparse.Namespace) -> int:
 
     sets = parse_sets(a.set)
     raw, source = resolve_spec(a.spec)
-    if isinstance(raw, dict):  # a backbone the Hub cannot give: said before torch, a plugin or the model is loaded
-        refuse_unreachable_backbones(hub_backbones(resolve(raw, sets), training=not a.inference_only))
+    resolved = resolve(raw, sets)
+    # a backbone the Hub cannot give: said before torch, a plugin or the model is loaded
+    refuse_unreachable_backbones(hub_backbones(resolved, training=not a.inference_only))
     from .artifact import check_replaceable, save_model
     from .build import build_model, summary_tree
     from .spec import validate
 
     reg = _registry()
     check_replaceable(Path(a.out), a.overwrite)
-    spec = validate(resolve(raw, sets), reg, source + (" with --set" if sets else ""))
+    spec = validate(resolved, reg, source + (" with --set" if sets else ""))
     model = build_model(spec, reg)
     parts = None if a.inference_only else model.train_components(reg)
     out.print(summary_tree(model, parts))

@@ -42,20 +42,21 @@ def hub_endpoint() -> str:
     return constants.ENDPOINT
 
 
-def refuse_unreachable_backbones(wanted: list[tuple[str, str, str]]) -> None:
-    """One line, before anything is built, when a component's backbone would come from a Hub that cannot be reached
-    (what `backbones.load_features` would say once the model is built). Nothing to say offline (HF_HUB_OFFLINE=1:
-    the cache answers) or when nothing asks for the Hub."""
-    if not wanted:
-        return
-    from huggingface_hub import constants  # HF_HUB_OFFLINE as huggingface_hub (and load_features) read it
+def require_hub(what: str, key: str) -> None:
+    """One line when `what` (a backbone's timm weights, asked for by setting `key`) would come from a Hub that cannot
+    be reached: at once, not after a client's retries. Nothing to say offline (HF_HUB_OFFLINE=1: the cache answers)."""
+    from huggingface_hub import constants  # HF_HUB_OFFLINE as huggingface_hub reads it
 
-    if constants.HF_HUB_OFFLINE:
-        return
-    why = unreachable(hub_endpoint())
+    why = "" if constants.HF_HUB_OFFLINE else unreachable(hub_endpoint())
     if why:
         from .errors import InpaintzooError
 
+        raise InpaintzooError(f"{what} come from the Hub and {why} ({OFFLINE_HINT}, or set {key} to a safetensors file)")
+
+
+def refuse_unreachable_backbones(wanted: list[tuple[str, str, str]]) -> None:
+    """`require_hub` before anything is built, for the (section, component, setting) of a spec that ask for timm's
+    weights (what `backbones.load_features` would say once the model is built)."""
+    if wanted:
         section, kind, key = wanted[0]
-        raise InpaintzooError(f"{section} ('{kind}'): {key} = 'timm': the weights come from the Hub and {why} "
-                              f"({OFFLINE_HINT}, or set {key} to a safetensors file)")
+        require_hub(f"{section} ('{kind}'): {key} = 'timm': the weights", key)
