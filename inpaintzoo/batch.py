@@ -314,6 +314,15 @@ def distributed() -> tuple[int, int]:
     return dist.get_rank(), world
 
 
+def end_distributed() -> None:
+    """Destroy the process group `distributed` made (the ranks leave together, before interpreter shutdown)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        import torch.distributed as dist
+
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
 def timed(fn: Any) -> tuple[Any, float]:
     t = time.perf_counter()
     out = fn()

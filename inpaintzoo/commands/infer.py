@@ -11,6 +11,7 @@ import logging
 import math
 import time
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError
 from ..images import MAX_PIXELS, check_mode_fits, check_parent, header, mask_of, open_image, output_format, save_image
@@ -79,7 +80,6 @@ def cmd_inpaint(a: argparse.Namespace) -> int:
     precheck(a.model)  # a release that cannot be fetched: said before torch is imported
     from .. import batch
     from ..devices import resolve_device
-    from ..loader import load
 
     device = resolve_device(a.device)
     if a.hd_crop_margin < 0:
@@ -88,6 +88,16 @@ def cmd_inpaint(a: argparse.Namespace) -> int:
         raise InputError(f"--workers {a.workers}: must be ≥ 0")
     rule = mask_rule(a)
     rank, world = batch.distributed()
+    try:
+        return _inpaint(a, device, rule, rank, world)
+    finally:
+        batch.end_distributed()  # a process group left to interpreter shutdown can abort it (gloo's threads)
+
+
+def _inpaint(a: argparse.Namespace, device: Any, rule: Any, rank: int, world: int) -> int:
+    from .. import batch
+    from ..loader import load
+
     inp = Path(a.input)
     started = time.perf_counter()
     work = batch.plan(inp, None if rule is not None else Path(a.mask), Path(a.out), overwrite=a.overwrite,
