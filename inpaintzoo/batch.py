@@ -302,27 +302,6 @@ def gather(rank_result: tuple[int, list, list]) -> tuple[int, list, list]:
     return (sum(p[0] for p in parts), [x for p in parts for x in p[1]], [x for p in parts for x in p[2]])
 
 
-def distributed() -> tuple[int, int]:
-    """(rank, world size) when launched by torchrun; initialises the process group (gloo) for the summary."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return 0, 1
-    import torch.distributed as dist
-
-    if not dist.is_initialized():
-        dist.init_process_group("gloo")
-    return dist.get_rank(), world
-
-
-def end_distributed() -> None:
-    """Destroy the process group `distributed` made (the ranks leave together, before interpreter shutdown)."""
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        import torch.distributed as dist
-
-        if dist.is_initialized():
-            dist.destroy_process_group()
-
-
 def timed(fn: Any) -> tuple[Any, float]:
     t = time.perf_counter()
     out = fn()

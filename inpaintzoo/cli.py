@@ -236,6 +236,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     log_to_stderr()
     warnings_as_lines()
+    from .distributed import exit_code
+
+    return exit_code(_run(args))  # a torchrun rank ends here, past the interpreter's shutdown (see distributed.py)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return COMMANDS[args.command](args)
     except InpaintzooError as exc:

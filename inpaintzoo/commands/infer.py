@@ -78,7 +78,7 @@ def cmd_inpaint(a: argparse.Namespace) -> int:
     from ..fetch import precheck
 
     precheck(a.model)  # a release that cannot be fetched: said before torch is imported
-    from .. import batch
+    from .. import distributed
     from ..devices import resolve_device
 
     device = resolve_device(a.device)
@@ -87,11 +87,14 @@ def cmd_inpaint(a: argparse.Namespace) -> int:
     if a.workers is not None and a.workers < 0:
         raise InputError(f"--workers {a.workers}: must be ≥ 0")
     rule = mask_rule(a)
-    rank, world = batch.distributed()
+    rank, world = distributed.join()
+    ok = False
     try:
-        return _inpaint(a, device, rule, rank, world)
+        code = _inpaint(a, device, rule, rank, world)
+        ok = True
+        return code
     finally:
-        batch.end_distributed()  # a process group left to interpreter shutdown can abort it (gloo's threads)
+        distributed.leave(ok)
 
 
 def _inpaint(a: argparse.Namespace, device: Any, rule: Any, rank: int, world: int) -> int:

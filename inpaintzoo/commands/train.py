@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -44,9 +43,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
-    import torch.distributed as dist
-
-    from .. import plugins
+    from .. import distributed, plugins
     from ..errors import InpaintzooError
     from ..overrides import keep_losses, parse_sets, resolve, shorthands
     from ..spec import validate
@@ -96,17 +93,17 @@ def cmd_train(a: argparse.Namespace) -> int:
     out = Path(a.resume) if a.resume else Path(a.out or f"runs/{spec.model.name}")
     if out.exists() and not out.is_dir():
         raise InpaintzooError(f"--out {out}: is a file; give a folder for the run")
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if a.device.startswith("cuda") else "gloo")
+    distributed.join("nccl" if a.device.startswith("cuda") else "gloo")
+    ok = False
     try:
         opts = RunOptions(out=out, data=a.data, val_data=a.val_data, resume=bool(a.resume), device=a.device,
                           quiet=a.quiet, stop_after=a.stop_after, max_minutes=a.max_minutes, overrides=record,
                           until_budget=a.max_minutes is not None and not ({"train.epochs", "train.steps"} & set(record)),
                           init=init, tensorboard=not a.no_tensorboard, progress_interval=a.progress_every)
         run = Trainer(spec, opts).fit()  # a resumed run's spec.json is rewritten only once its checkpoint fits it
+        ok = True
     finally:
-        if dist.is_initialized():
-            dist.destroy_process_group()
+        distributed.leave(ok)
     if not a.quiet:
         print(f"run folder: {run}" + (f" (model: {run / 'final'})" if (run / "final").exists() else ""))
     return 0
