@@ -31,6 +31,8 @@ background lift it; hole L1 is the steadier column. torch.compile was measured f
 | `train_parity.py` | LaMa's and AOT-GAN's training against their releases' own code: each loss's value and gradient, the discriminators, one whole iteration (every weight after both Adam steps), iteration time and peak memory |
 | `recipe_matters.py` | does the released recipe matter: a small LaMa-Fourier-shaped generator trained from scratch on real photos for the same CPU budget with L1 only, LaMa's recipe (what runs offline) and a cross-family composition, beside OpenCV Telea; FID and ST-LPIPS on 1,000 held-out crops |
 | `release_parity.py --name release_parity_load` | the same parity through `load()` exactly as a user calls it (the contract's layout and normalisation), for LaMa, AOT-GAN and DeepFill v2 |
+| `train_parity_deepfill.py` | DeepFill v2's training against mmagic's own modules: each L1 term of both stages, the hinge loss's two sides, the SN-PatchGAN discriminator, one whole iteration (`TwoStageInpaintor.train_step`'s body), iteration time and peak memory |
+| `export_onnx.py` | `inpaintzoo export`: each photo-grade and shipped model's ONNX files (network alone, whole pipeline) run by ONNX Runtime beside `inpaint()` on photos at three sizes; `export_onnx_speed`: both runtimes at 512², batch 1, and the file sizes |
 """
 
 

@@ -251,6 +251,12 @@ class Loss(Component):
     def discriminator_loss(self, ctx: LossContext, discriminator: Discriminator) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__} is not an adversarial loss")
 
+    def discriminator_terms(self, ctx: LossContext, discriminator: Discriminator) -> list[Tensor]:
+        """`discriminator_loss` as the terms its release backpropagates one at a time, in that order (their sum is
+        the loss). One term unless a release calls backward per term (mmagic: fake, then real), which accumulates
+        the gradients in another order: the same step up to float rounding, but not to the bit."""
+        return [self.discriminator_loss(ctx, discriminator)]
+
     def after_step(self, ctx: LossContext) -> None:
         """Called once after each optimiser step (e.g. to update a Lagrange multiplier)."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -78,6 +78,10 @@ class TrainingParts(nn.Module):
         """The discriminator's objective: its adversarial losses' own terms, unweighted (a spec weight scales the
         generator's adversarial term only, as in every release this toolkit ports)."""
         return sum(self.losses[n].discriminator_loss(ctx, self.discriminator) for n in self.adversarial)
+
+    def discriminator_terms(self, ctx: LossContext) -> list[Tensor]:
+        """The discriminator's objective as the terms to backpropagate in turn (see `Loss.discriminator_terms`)."""
+        return [t for n in self.adversarial for t in self.losses[n].discriminator_terms(ctx, self.discriminator)]
 
 
 class InpaintModel(nn.Module):

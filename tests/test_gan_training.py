@@ -396,3 +396,20 @@ def test_data_parallel_training_steps_the_discriminator_in_step_on_every_rank(tm
     assert info["world_size"] == 2 and g[0] == g[1] and d[0] == d[1]
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert "train/d_loss" in rows[-1]  # the discriminator's step ran on every rank (its loss is logged)
+
+
+def test_deepfill_hinge_gives_mmagics_two_terms_fake_then_real():
+    """mmagic backpropagates the discriminator's fake term, then its real term: the loss hands the step both, in
+    that order, and their sum is the hinge loss (relu(1 + D(fake)) + relu(1 − D(real)), means)."""
+    import torch.nn.functional as F
+
+    from inpaintzoo_deepfill.losses import Hinge
+
+    loss = Hinge(Hinge.Config())
+    (ctx,) = loss.example_inputs()
+    d = ctx.discriminator.eval()  # eval: no power iteration, so every call scores alike
+    fake, real = loss.discriminator_terms(ctx, d)
+    with torch.no_grad():
+        assert torch.equal(fake, F.relu(1 + d(ctx.composite, ctx.mask)).mean())
+        assert torch.equal(real, F.relu(1 - d(ctx.target, ctx.mask)).mean())
+    assert torch.equal(loss.discriminator_loss(ctx, d), fake + real)

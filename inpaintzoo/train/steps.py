@@ -30,7 +30,7 @@ def run_iteration(tr: Any, forward: Callable[[], LossContext], amp: Callable[[],
     else:
         order = tr.parts.step_order
         if order == "d_first":
-            logs["d_loss"] = _discriminator_step(tr, _discriminator_loss(tr, ctx, amp))
+            logs["d_loss"] = _discriminator_step(tr, _discriminator_terms(tr, ctx, amp))
             losses = _generator_losses(tr, ctx, amp)
             _generator_step(tr, losses)
         elif order == "g_first":
@@ -38,11 +38,11 @@ def run_iteration(tr: Any, forward: Callable[[], LossContext], amp: Callable[[],
             _generator_step(tr, losses)
             with torch.no_grad():
                 again = forward()  # the updated generator, in train mode (its batch norms update as the release's)
-            logs["d_loss"] = _discriminator_step(tr, _discriminator_loss(tr, again, amp))
+            logs["d_loss"] = _discriminator_step(tr, _discriminator_terms(tr, again, amp))
         else:  # joint: the generator's terms first, as AOT-GAN's loss calls its discriminator (spectral-norm vectors
             # advance per call), then the discriminator's; both backward from the pre-step weights, then both steps
             losses = _generator_losses(tr, ctx, amp)
-            d_loss = _discriminator_loss(tr, ctx, amp)
+            d_loss = sum(_discriminator_terms(tr, ctx, amp))
             tr.opt.zero_grad(set_to_none=True)
             tr.opt_d.zero_grad(set_to_none=True)
             tr.scaler.scale(sum(losses.values())).backward()
@@ -71,18 +71,20 @@ def _generator_step(tr: Any, losses: dict[str, Tensor]) -> None:
     _finish(tr, tr.opt, tr.sched, tr.loss_params, tr.t.grad_clip)
 
 
-def _discriminator_loss(tr: Any, ctx: LossContext, amp: Callable[[], AbstractContextManager]) -> Tensor:
+def _discriminator_terms(tr: Any, ctx: LossContext, amp: Callable[[], AbstractContextManager]) -> list[Tensor]:
     with amp():
-        d_loss = tr.parts.discriminator_loss(ctx)
-    tr._check_finite({"discriminator": d_loss})
-    return d_loss
+        terms = tr.parts.discriminator_terms(ctx)
+    tr._check_finite({"discriminator": sum(t.detach() for t in terms)})
+    return terms
 
 
-def _discriminator_step(tr: Any, d_loss: Tensor) -> float:
+def _discriminator_step(tr: Any, terms: list[Tensor]) -> float:
+    """Backpropagate the terms in turn (one backward per term, as the release does), then one optimiser step."""
     tr.opt_d.zero_grad(set_to_none=True)
-    tr.scaler.scale(d_loss).backward()
+    for term in terms:
+        tr.scaler.scale(term).backward()
     _finish(tr, tr.opt_d, tr.sched_d, list(tr.parts.discriminator.parameters()), tr.t.discriminator_grad_clip)
-    return float(d_loss.detach())
+    return float(sum(t.detach() for t in terms))
 
 
 def _finish(tr: Any, opt: torch.optim.Optimizer, sched: Any, params: list[Tensor], max_norm: float | None,

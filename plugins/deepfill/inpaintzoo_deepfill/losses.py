@@ -7,7 +7,8 @@ on the refined composite with the mask (weight 0.1; the discriminator's term is 
 - `deepfill.hinge`: generator −mean D(composite ‖ mask); discriminator mean relu(1 − D(real)) + mean relu(1 + D(fake)).
   The discriminator sees images in the network's channel order (BGR for mmagic's checkpoints), as it was trained.
 
-Steps as mmagic's: the discriminator on the detached output of the pass, then the generator (`d_first`).
+Steps as mmagic's: the discriminator on the detached output of the pass (its fake and real terms backpropagated in
+turn), then the generator (`d_first`).
 """
 from __future__ import annotations
 
@@ -68,9 +69,14 @@ class Hinge(Loss):
         return -fake.mean()
 
     def discriminator_loss(self, ctx: LossContext, discriminator) -> Tensor:
+        return sum(self.discriminator_terms(ctx, discriminator))
+
+    def discriminator_terms(self, ctx: LossContext, discriminator) -> list[Tensor]:
+        """Fake, then real, each backpropagated on its own as mmagic's train_step does (so a step is its step to the
+        bit; one backward of the sum differs by float rounding: benchmarks/train_parity_deepfill.py)."""
         fake = discriminator(self._fake(ctx).detach(), ctx.mask)
         real = discriminator(_network_order(ctx.target, ctx), ctx.mask)
-        return F.relu(1 + fake).mean() + F.relu(1 - real).mean()
+        return [F.relu(1 + fake).mean(), F.relu(1 - real).mean()]
 
     def example_inputs(self, batch_size: int = 2) -> tuple:
         from inpaintzoo.testing import dummy_loss_context
