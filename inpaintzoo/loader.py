@@ -67,11 +67,16 @@ def load(source: str | Path, device: str | torch.device = "cpu", token: str | bo
     """Load a model ready for `.inpaint(image, mask)`, in eval mode, weights loaded strictly.
 
     A zoo model converted from a release is fetched, checked and converted on first use (`local_files_only`:
-    never download, as huggingface_hub's flag of that name).
+    never download, as huggingface_hub's flag of that name). A `.onnx` file written by `inpaintzoo export` loads
+    as an `OnnxModel` with the same `.inpaint()`.
     """
     from .devices import resolve_device
 
     device = resolve_device(device)
+    if str(source).lower().endswith(".onnx"):  # a file `inpaintzoo export` wrote: run by ONNX Runtime
+        from .export.runtime import load_onnx
+
+        return load_onnx(Path(str(source)).expanduser(), device)  # type: ignore[return-value]
     return load_dir(resolve_folder(source, token, local_files_only), device)
 
 

@@ -64,8 +64,8 @@ def fraction(text: str) -> float:
     return v
 
 
-from . import convert, demo, docs, evaluate, example, infer, masks, precompute, publish, train  # noqa: E402
+from . import convert, demo, docs, evaluate, example, export, infer, masks, precompute, publish, train  # noqa: E402
 
 EXTRA_COMMANDS: dict = {**train.COMMANDS, **infer.COMMANDS, **masks.COMMANDS, **evaluate.COMMANDS, **publish.COMMANDS,
                         **docs.COMMANDS, **example.COMMANDS, **precompute.COMMANDS, **convert.COMMANDS,
-                        **demo.COMMANDS}
+                        **demo.COMMANDS, **export.COMMANDS}

@@ -12,7 +12,27 @@ def causal_solve(A: Tensor, eps: Tensor) -> Tensor:
         # no LU kernel in half precision (a model cast with .to(torch.bfloat16)): solve the K×K system in float32
         return causal_solve(A.float(), eps.float()).to(eps.dtype)
     eye = torch.eye(K, dtype=A.dtype, device=A.device)
+    if torch.compiler.is_exporting():  # ONNX has no solve: the same system by elimination in plain tensor ops
+        return eliminate(eye - A.t(), eps)
     return torch.linalg.solve(eye - A.t(), eps)
+
+
+def eliminate(M: Tensor, B: Tensor) -> Tensor:
+    """M⁻¹ B for a K×K `M` and N×K×d `B` by Gauss–Jordan elimination with partial pivoting, unrolled over the K
+    concepts (K is a handful): indexing, products and `where` only, so an exported graph holds it; it agrees with
+    `torch.linalg.solve` to float rounding (tests/test_export.py)."""
+    K = M.shape[0]
+    rows = torch.arange(K, device=M.device)
+    for c in range(K):
+        below = torch.where(rows >= c, M[:, c].abs(), torch.full_like(M[:, c], -1.0))
+        p = below.argmax()
+        swap = torch.where(rows == c, p, torch.where(rows == p, torch.full_like(rows, c), rows))
+        M, B = M.index_select(0, swap), B.index_select(1, swap)
+        pivot_row, pivot_b = M[c] / M[c, c], B[:, c] / M[c, c]
+        factor = torch.where(rows == c, torch.zeros_like(M[:, c]), M[:, c])
+        M = torch.where((rows == c)[:, None], pivot_row[None], M - factor[:, None] * pivot_row[None])
+        B = torch.where((rows == c)[None, :, None], pivot_b[:, None], B - factor[None, :, None] * pivot_b[:, None])
+    return B
 
 
 def acyclicity(A: Tensor) -> Tensor:

@@ -1,0 +1,186 @@
+"""Writing a loaded model as an ONNX file, with its name, revision and contract in the file's metadata.
+
+torch's own exporter (`torch.onnx.export(dynamo=True)`: torch.export, then onnxscript's translation) is used, not
+code of ours; LaMa's Fourier units become the ONNX `DFT` operator (opset 17+, and this exporter writes 18+). The
+file is written beside its destination and renamed into place, so a failed export leaves nothing behind.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import InputError
+from .graphs import NetworkGraph, PipelineGraph
+
+from . import DEFAULT_OPSET, MIN_OPSET
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16}
+META = "inpaintzoo."
+
+
+@dataclass
+class Exported:
+    path: Path
+    bytes: int
+    graph: str
+    opset: int
+    example: tuple[int, ...]
+
+
+def check_opset(opset: int) -> None:
+    newest = torch.onnx._constants.ONNX_MAX_OPSET
+    if opset < MIN_OPSET:
+        raise InputError(f"--opset {opset}: too old; torch's ONNX exporter writes opset {MIN_OPSET}…{newest} "
+                         f"(LaMa's Fourier units need DFT, opset 17+); give --opset {MIN_OPSET} or newer")
+    if opset > newest:
+        raise InputError(f"--opset {opset}: newer than this torch's exporter knows ({newest}); give {newest} or older")
+
+
+def example_size(model: Any, size: int | None) -> tuple[int, int]:
+    """The size the example input has: `size`, else the trained size (a fixed-size network's only one)."""
+    c = model.contract
+    if size is None:
+        return tuple(c.image_size)
+    if c.resize == "fixed":
+        if size != c.image_size[0] or size != c.image_size[1]:
+            raise InputError(f"--size {size}: this model runs at {c.image_size[0]}×{c.image_size[1]} only (its "
+                             f"contract resizes every image to that); drop --size")
+        return tuple(c.image_size)
+    if size < c.min_size:
+        raise InputError(f"--size {size}: below the model's minimum side {c.min_size}; give {c.min_size} or more")
+    return size, size
+
+
+def export_onnx(model: Any, out: Path, *, pipeline: bool, opset: int = DEFAULT_OPSET, dtype: str = "float32",
+                size: int | None = None, metadata: dict[str, str] | None = None) -> Exported:
+    """Write `model` (an InpaintModel) to `out` as the network alone or, with `pipeline`, the whole contract."""
+    check_opset(opset)
+    if dtype not in DTYPES:
+        raise InputError(f"--dtype {dtype}: expected one of {', '.join(DTYPES)}")
+    h, w = example_size(model, size)
+    c = model.contract
+    import copy  # the caller's model keeps its dtype and layout
+
+    model = copy.deepcopy(model).eval().to(memory_format=torch.contiguous_format, dtype=DTYPES[dtype])
+    if pipeline:
+        graph: torch.nn.Module = PipelineGraph(model, DTYPES[dtype])
+        if c.resize == "fixed":  # an example at the network's own size lets the exporter tie the output to it
+            h, w = h + 5, w + 3
+        g = torch.Generator().manual_seed(0)
+        example = (torch.randint(0, 256, (h, w, c.channels), dtype=torch.uint8, generator=g),
+                   _box_mask(h, w).to(torch.uint8) * 255)
+        side_h, side_w = torch.export.Dim("height", min=1), torch.export.Dim("width", min=1)
+        dynamic = {"image": {0: side_h, 1: side_w}, "mask": {0: side_h, 1: side_w}}
+        names = (["image", "mask"], ["result"])
+    else:
+        graph = NetworkGraph(model, DTYPES[dtype])
+        hp, wp = (h, w) if c.resize == "fixed" else tuple(-(-max(s, c.min_size) // c.size_multiple) * c.size_multiple
+                                                           for s in (h, w))
+        g = torch.Generator().manual_seed(0)
+        example = (torch.rand(1, c.channels, hp, wp, generator=g), _box_mask(hp, wp)[None, None])
+        batch = torch.export.Dim("batch", min=1)
+        spatial = {} if c.resize == "fixed" else {2: torch.export.Dim.AUTO, 3: torch.export.Dim.AUTO}
+        dynamic = {"image": {0: batch, **spatial}, "mask": {0: batch, **spatial}}
+        names = (["image", "mask"], ["prediction"])
+    program = _export(graph.eval(), example, dynamic, opset, names, (metadata or {}).get("name", "the model"))
+    return _write(program, out, metadata or {}, "pipeline" if pipeline else "network", opset, tuple(example[0].shape))
+
+
+def check_inputs(c: Any, graph: str, example: tuple) -> tuple[Any, Any]:
+    """A fixed photo-like uint8 image and box mask to check a written file with: 5 rows and 3 columns more than the
+    traced example (so the file's padding or resizing is exercised at a size it was not traced at)."""
+    import numpy as np
+
+    h, w = (example[0], example[1]) if graph == "pipeline" else (example[2], example[3])
+    h, w = h + 5, w + 3
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:h, 0:w]
+    smooth = np.stack([(xx * 255 // max(w - 1, 1)), (yy * 255 // max(h - 1, 1)), ((xx + yy) * 127 // max(h + w - 2, 1))], -1)
+    image = np.clip(smooth + rng.integers(-20, 21, smooth.shape), 0, 255).astype(np.uint8)[..., :c.channels]
+    if c.channels == 4:
+        image = np.concatenate([image, np.full((h, w, 1), 255, np.uint8)], -1)
+    if c.channels == 1:
+        image = image[..., 0]
+    mask = (_box_mask(h, w).numpy() * 255).astype(np.uint8)
+    return image, mask
+
+
+def _box_mask(h: int, w: int) -> torch.Tensor:
+    m = torch.zeros(h, w)
+    m[h // 4: 3 * h // 4, w // 4: 3 * w // 4] = 1
+    return m
+
+
+def _export(graph: torch.nn.Module, example: tuple, dynamic: dict, opset: int, names: tuple, name: str) -> Any:
+    """torch.onnx.export, its progress lines kept off the user's terminal; a failure is one line naming the
+    operator the exporter could not translate."""
+    chatter = io.StringIO()
+    try:
+        with torch.no_grad(), contextlib.redirect_stdout(chatter), warnings_off():
+            return torch.onnx.export(graph, example, dynamo=True, opset_version=opset, input_names=names[0],
+                                     output_names=names[1], dynamic_shapes=dynamic, verbose=False,
+                                     external_data=False, optimize=True)
+    except Exception as exc:  # the exporter's errors are many types; each becomes one line
+        text = f"{exc}\n{chatter.getvalue()}"
+        op = re.search(r"(aten[.:]{1,2}[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)?)", text)
+        what = f"the ONNX exporter has no translation for {op.group(1)}" if op else \
+            f"the ONNX exporter failed ({type(exc).__name__}: {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''})"
+        raise InputError(f"{name}: cannot export to ONNX: {what}") from None
+
+
+@contextlib.contextmanager
+def warnings_off():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _write(program: Any, out: Path, metadata: dict[str, str], graph: str, opset: int, example: tuple) -> Exported:
+    import onnx
+
+    proto = program.model_proto
+    for key, value in {**metadata, "graph": graph, "opset": str(opset)}.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = META + key, value
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+    os.close(fd)
+    try:
+        onnx.save_model(proto, tmp)
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return Exported(out, out.stat().st_size, graph, opset, example)
+
+
+def model_metadata(model: Any, name: str, folder: Path | None) -> dict[str, str]:
+    """What an exported file records: the name given, the architecture, the weights' sha256 (the revision), where
+    they were converted from, the contract, and the versions that wrote it."""
+    from .. import __version__
+
+    meta = {"name": name, "architecture": str(model.config.get("architecture", model.spec.model.name)),
+            "contract": json.dumps(model.contract.model_dump(mode="json"), sort_keys=True),
+            "version": __version__, "torch": torch.__version__}
+    weights = folder / "model.safetensors" if folder is not None else None
+    if weights is not None and weights.is_file():
+        digest = hashlib.sha256()
+        with open(weights, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        meta["revision"] = "sha256:" + digest.hexdigest()
+    if "converted_from" in model.config:
+        meta["converted_from"] = json.dumps(model.config["converted_from"], sort_keys=True)
+    return meta
