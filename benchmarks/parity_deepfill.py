@@ -25,7 +25,7 @@ FILES = ["archs/gated_conv_module.py", "editors/global_local/gl_dilation.py", "e
          "editors/deepfillv1/deepfill_refiner.py", "editors/deepfillv2/two_stage_encoder_decoder.py"]
 
 
-def mmagic_encdec(checkout: Path):
+def mmagic_encdec(checkout: Path, config: str = "base_deepfillv2.py"):
     classes: dict = {}
 
     class Registry:
@@ -56,7 +56,7 @@ def mmagic_encdec(checkout: Path):
         spec.loader.exec_module(mod)
         if rel.startswith("archs/"):
             module("mmagic.models.archs").SimpleGatedConvModule = mod.SimpleGatedConvModule
-    cfg = runpy.run_path(str(checkout / "configs/_base_/models/base_deepfillv2.py"))["model"]["encdec"]
+    cfg = runpy.run_path(str(checkout / "configs/_base_/models" / config))["model"]["encdec"]
     return Registry.build(cfg)
 
 
@@ -75,7 +75,8 @@ def randomise(net: torch.nn.Module, seed: int) -> None:
         x[:, 3], x[:, 4] = 1, 0
         x[:, 4, 64:128, 80:170] = 1
         for stage in (net.stage1, net.stage2):  # the output layers, so each stage's tanh output spans (−1, 1)
-            conv = stage.decoder.dec7.conv.conv
+            conv = stage.decoder.dec7.conv
+            conv = getattr(conv, "conv", conv)  # v2's gated layer nests mmcv's ConvModule; v1's is one
             for _ in range(3):
                 z = {}
                 hook = stage.decoder.dec7.register_forward_hook(lambda m, i, o: z.setdefault("z", o))
@@ -114,19 +115,20 @@ def attention_row(checkout: Path) -> dict:
             "net_max": float(d.max()), "net_mean": float(d.mean())}
 
 
-def run(checkout: Path, work: Path) -> list[dict]:
+def run(checkout: Path, work: Path, version: int = 2) -> list[dict]:
     from inpaintzoo import load
     from inpaintzoo.cli import main
 
-    encdec = mmagic_encdec(checkout).eval()
+    encdec = mmagic_encdec(checkout, f"base_deepfillv{version}.py").eval()
     randomise(encdec, 0)
     state = {f"generator.{k}": v for k, v in encdec.state_dict().items()}
     state["disc.model.conv1.conv.weight"] = torch.zeros(64, 4, 5, 5)
-    torch.save({"meta": {"mmagic": "1.x"}, "state_dict": state}, work / "deepfillv2.pth")
-    out = work / "deepfill-converted"
-    assert main(["convert", "deepfillv2-places", str(work / "deepfillv2.pth"), "--out", str(out), "--overwrite"]) == 0
+    torch.save({"meta": {"mmagic": "1.x"}, "state_dict": state}, work / f"deepfillv{version}.pth")
+    out = work / f"deepfillv{version}-converted"
+    assert main(["convert", f"deepfillv{version}-places", str(work / f"deepfillv{version}.pth"), "--out", str(out),
+                 "--overwrite"]) == 0
     ours = load(out)  # as a user loads it: the contract's layout (contiguous for this release: bit for bit)
-    rows = [attention_row(checkout)]
+    rows = [attention_row(checkout)] if version == 2 else []
     rng = np.random.default_rng(0)
     for h, w in ((256, 256), (200, 328)):
         image = (rng.random((h, w, 3)) * 255).astype(np.uint8)
@@ -145,7 +147,7 @@ def run(checkout: Path, work: Path) -> list[dict]:
         ours_f = ours.inpaint(image.astype(np.float32) / 255, hole.astype(np.float32))
         res_u8 = ours.inpaint(image, hole * 255)
         hh = hole > 0
-        rows.append({"release": "DeepFill v2", "layout": "mmagic checkpoint", "size": f"{h}×{w}",
+        rows.append({"release": f"DeepFill v{version}", "layout": "mmagic checkpoint", "size": f"{h}×{w}",
                      "net_max": float(net.max()) if net is not None else None,
                      "net_mean": float(net.mean()) if net is not None else None,
                      "inpaint_hole_max_float": float(np.abs(ours_f - rel_f)[hh].max()),

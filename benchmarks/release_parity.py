@@ -76,7 +76,7 @@ def main() -> None:
         if a.mmagic:
             import parity_deepfill
 
-            rows += parity_deepfill.run(a.mmagic, Path(tmp))
+            rows += parity_deepfill.run(a.mmagic, Path(tmp)) + parity_deepfill.run(a.mmagic, Path(tmp), version=1)
     notes = ("Release commits: " + "; ".join(f"{k} {v}" for k, v in commits.items()) + ". Random weights with "
              "randomised BatchNorm statistics; net_* compare the network outputs (empty where the size needs padding, "
              "which the network itself does not do); inpaint_hole_max_float compares inpaint() with the release's "

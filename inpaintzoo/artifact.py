@@ -177,7 +177,7 @@ def read_config(folder: Path) -> dict[str, Any]:
         raise LoadError(f"{path}: {path.stat().st_size:,} bytes; not an inpaintzoo config")
     try:
         cfg = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except ValueError as exc:
         raise LoadError(f"{path}: not valid JSON ({exc})") from None
     except RecursionError:
         raise LoadError(f"{path}: nested too deep to be an inpaintzoo config") from None

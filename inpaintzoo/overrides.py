@@ -14,13 +14,19 @@ import tomllib
 from typing import Any
 
 from .errors import InputError
+from .tomlfile import too_deep
 
 
 def parse_value(text: str) -> Any:
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        value = tomllib.loads(f"v = {text}")["v"]
+        if too_deep(value):
+            raise RecursionError
+        return value
     except tomllib.TOMLDecodeError:
         return text
+    except RecursionError:
+        raise InputError(f"--set …={text[:40]}…: arrays or tables nested too deep") from None
 
 
 def parse_sets(items: list[str]) -> dict[str, Any]:

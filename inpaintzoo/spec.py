@@ -251,10 +251,15 @@ def validate(raw: dict[str, Any], registry: Registry, source: str = "<spec>",
         if key not in _SECTIONS:
             problems.append(f"{key}: unknown section; expected one of {choices_text(_SECTIONS)}{did_you_mean(key, _SECTIONS)}")
 
+    missing = [n for n in ("model", "encoder", "prior", "decoder") + (("losses",) if scope == "all" else ())
+               if raw.get(n) is None]
+    if len(missing) > 1:  # one line for all of them, not one each
+        problems.append(f"{', '.join(missing)}: missing sections; add a table for each ([{'], ['.join(missing)}])")
+
     def section(name: str, required: bool = True) -> dict[str, Any] | None:
         val = raw.get(name)
         if val is None:
-            if required:
+            if required and not (len(missing) > 1 and name in missing):
                 problems.append(f"{name}: missing section; add a [{name}] table")
             return None
         if not isinstance(val, dict):

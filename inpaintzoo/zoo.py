@@ -281,6 +281,8 @@ def _read_index(path: Path) -> dict[str, ZooEntry]:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(str(path), [f"malformed TOML: {exc}"]) from None
+    except (UnicodeDecodeError, RecursionError):
+        raise SpecError(str(path), ["not a registry file (not UTF-8 text, or nested too deep)"]) from None
     out = {}
     for name, body in (raw.get("models") or {}).items():
         rel = body.get("release")

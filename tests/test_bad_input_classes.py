@@ -47,6 +47,11 @@ def more(base, tmp_path_factory) -> Path:  # noqa: F811
     hostile_checkpoints(x)
     with Image.open(base / "img.png") as im:
         Image.new("L", im.size, 0).save(x / "black.png")
+    bignum = x / "bignum"  # a 5,000-digit number: json refuses it with a ValueError of its own
+    shutil.copytree(base / "model", bignum)
+    (bignum / "config.json").write_text((bignum / "config.json").read_text().replace("{", '{"n": 1' + "0" * 5000 + ",", 1))
+    (x / "deep.toml").write_text("[" + ".".join(["a"] * 5000) + "]\nx = 1")
+    (x / "deeparray.toml").write_text("x = " + "[" * 20000 + "]" * 20000)
     relabelled = x / "relabelled"  # a float tensor's bytes relabelled as int32: same size, garbage numbers
     shutil.copytree(base / "model", relabelled)
     weights = safetensors.torch.load_file(str(relabelled / "model.safetensors"))
@@ -178,6 +183,16 @@ CLASSES = {
         ("inpaint-config-nested-100k", "inpaint {x}/deepconfig {b}/img.png {b}/mask.png -o {w}/o.png", "nested too deep"),
     ],
 }
+CLASSES["9 the fourth sweep (benchmarks/hostile_sweep.py)"] = [
+    ("inpaint-config-5000-digit-number", "inpaint {x}/bignum {b}/img.png {b}/mask.png -o {w}/o.png", "not valid JSON"),
+    ("build-tables-nested-5000-deep", "build {x}/deep.toml --out {w}/m", "nested too deep"),
+    ("build-arrays-nested-20000-deep", "build {x}/deeparray.toml --out {w}/m", "nested too deep"),
+    ("train-set-nested-arrays", "train {b}/tiny.toml --set x=" + "[" * 5000 + "]" * 5000 + " --out {w}/r", "nested too deep"),
+    ("build-boxes-min-over-max", "build {b}/tiny.toml --set data.masks.type=core.boxes --set data.masks.min_size=50 "
+     "--set data.masks.max_size=10 --out {w}/m", "min_size = 50 exceeds max_size = 10"),
+    ("eval-metrics-empty", "eval {b}/model --metrics=", "names no metric"),
+    ("build-four-sections-missing", "build {x}/empty.toml --out {w}/m", "empty"),
+]
 CASES = [(f"{cls.split()[0]}-{case}", argv, expect) for cls, cases in CLASSES.items() for case, argv, expect in cases]
 
 

@@ -41,6 +41,12 @@ def layouts(tmp_path: Path) -> dict[str, tuple[str, Path, dict]]:
     torch.save({"meta": {}, "state_dict": {**df, "disc.model.conv1.conv.weight": torch.zeros(8, 4, 5, 5)}}, tmp_path / "df.pth")
     out["deepfill mmagic"] = ("deepfillv2-places", tmp_path / "df.pth",
                               {k: v for k, v in df.items() if not k.endswith("fuse_kernel")})
+    v1 = random_state(json.loads((DEEPFILL / "release_keys_v1.json").read_text()), 4)
+    critics = {"disc.global_disc.conv1.conv.weight": torch.zeros(64, 3, 5, 5),
+               "disc.local_disc.fc.fc.weight": torch.zeros(1, 8)}
+    torch.save({"meta": {}, "state_dict": {**v1, **critics}}, tmp_path / "df1.pth")
+    out["deepfill v1 mmagic"] = ("deepfillv1-places", tmp_path / "df1.pth",
+                                 {k: v for k, v in v1.items() if not k.endswith("fuse_kernel")})
     return out
 
 
@@ -50,7 +56,7 @@ def release_files(tmp_path_factory):
 
 
 @pytest.mark.parametrize("layout", ["migan authors", "migan torchscript", "aotgan authors", "aotgan mmagic",
-                                    "deepfill mmagic"])
+                                    "deepfill mmagic", "deepfill v1 mmagic"])
 def test_release_layouts_convert_strictly_and_inpaint(release_files, tmp_path, layout):
     from inpaintzoo import load
 
@@ -97,3 +103,17 @@ def test_the_migan_converter_tells_the_variant_from_the_file(release_files, tmp_
     assert main(["convert", "migan.release", str(path), "--out", str(tmp_path / "m")]) == 0
     cfg = json.loads((tmp_path / "m" / "config.json").read_text())
     assert cfg["spec"]["model"]["image_size"] == [256, 256] and cfg["spec"]["model"]["name"] == "migan-256-places2"
+
+
+def test_the_deepfill_converter_tells_v1_from_v2(release_files, tmp_path):
+    """`convert deepfill.mmagic FILE`: a DeepFill v1 checkpoint (plain convolutions, its critics not ported and
+    dropped) becomes a v1 model, a v2 one a v2 model."""
+    for layout, name, conv in (("deepfill v1 mmagic", "deepfillv1-places", "plain"),
+                               ("deepfill mmagic", "deepfillv2-places", "gated")):
+        _, path, _ = release_files[layout]
+        out = tmp_path / name
+        assert main(["convert", "deepfill.mmagic", str(path), "--out", str(out)]) == 0
+        cfg = json.loads((out / "config.json").read_text())
+        assert cfg["spec"]["model"]["name"] == name and cfg["spec"]["encoder"]["conv"] == conv
+        if conv == "plain":  # v1's critics are listed as dropped, not converted
+            assert not (out / "discriminator.safetensors").exists()

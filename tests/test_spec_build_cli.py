@@ -45,7 +45,11 @@ def test_wrong_kind_and_missing_sections(registry):
     probs = _problems({"model": {}, "encoder": {"type": "core.l1"}}, registry)
     text = "\n".join(probs)
     assert "encoder.type: unknown encoder 'core.l1'" in text
-    assert "prior: missing section" in text and "decoder: missing section" in text
+    assert "prior, decoder, losses: missing sections; add a table for each ([prior], [decoder], [losses])" in text
+    assert len(probs) == 2  # the unknown type, and one line for the three missing sections
+    one = _problems({"model": {}, "encoder": {"type": "core.conv_encoder"}, "prior": {"type": "core.identity"},
+                     "losses": {"l1": {"type": "core.l1"}}}, registry)
+    assert "decoder: missing section; add a [decoder] table" in one
 
 
 def test_contract_checks(tiny_spec, registry):

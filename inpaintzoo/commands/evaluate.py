@@ -146,7 +146,7 @@ def _report(a: argparse.Namespace) -> tuple[dict, object, int]:
         a.split, a.masks, a.n, a.fid = "val", "center-128", 2048, True
     device = resolve_device(a.device)
     sets = parse_sets(a.set)
-    names = [n.strip() for n in a.metrics.split(",") if n.strip()] if a.metrics else list(STANDARD)
+    names = [n.strip() for n in a.metrics.split(",") if n.strip()] if a.metrics is not None else list(STANDARD)
     # an option of a metric asks for that metric: it is never silently ignored
     lpips = a.lpips or a.lpips_net is not None or a.lpips_backbone is not None
     fid = a.fid or a.fid_weights is not None or a.allow_few_fid

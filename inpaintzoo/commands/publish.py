@@ -27,7 +27,7 @@ def cmd_push(a: argparse.Namespace) -> int:
     for path in a.eval:
         try:
             report = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:  # ValueError: bad JSON, bytes, a 5,000-digit number
             raise InpaintzooError(f"--eval {path}: not a readable JSON report ({type(exc).__name__})") from None
         metrics = report.get("metrics") if isinstance(report, dict) else None
         if not isinstance(metrics, dict) or not metrics:

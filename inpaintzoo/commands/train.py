@@ -63,7 +63,7 @@ def cmd_train(a: argparse.Namespace) -> int:
         try:
             raw = json.loads(spec_file.read_text(encoding="utf-8"))
             record = json.loads((run / "overrides.json").read_text(encoding="utf-8")) if (run / "overrides.json").is_file() else {}
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except ValueError as exc:
             raise TrainingError(f"--resume {run}: {spec_file.name} or overrides.json is corrupt ({exc}); the run "
                                 f"cannot be resumed: start a new one") from None
         if not isinstance(raw, dict):
@@ -114,7 +114,7 @@ def _recorded_options(run: Path) -> dict:
     path = run / "options.json"
     try:
         options = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except ValueError:
         from ..train.loop import TrainingError
 
         raise TrainingError(f"--resume {run}: {path.name} is corrupt; restore it, or delete it and give --val-data "

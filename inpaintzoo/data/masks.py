@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -94,6 +94,14 @@ class CenterMask(MaskGenerator):
         return m
 
 
+def ordered(cfg: Any, *pairs: tuple[str, str]) -> Any:
+    """`cfg`, when each (low, high) pair of its fields is in order; else the error naming both."""
+    for lo, hi in pairs:
+        if getattr(cfg, lo) > getattr(cfg, hi):
+            raise ValueError(f"{lo} = {getattr(cfg, lo)} exceeds {hi} = {getattr(cfg, hi)}; give {lo} ≤ {hi}")
+    return cfg
+
+
 class BoxesConfig(ComponentConfig):
     min_boxes: int = Field(1, ge=1)
     max_boxes: int = Field(3, ge=1)
@@ -101,6 +109,10 @@ class BoxesConfig(ComponentConfig):
     max_size: int = Field(100, ge=1, description="box side, pixels at 256")
     full_image_prob: float = Field(0.0, ge=0, le=1, description="with this probability the whole image is the hole "
                                                                 "(a model then also learns to generate from its latent alone)")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "BoxesConfig":
+        return ordered(self, ("min_boxes", "max_boxes"), ("min_size", "max_size"))
 
 
 class BoxesMask(MaskGenerator):
@@ -227,6 +239,10 @@ class FreeFormConfig(ComponentConfig):
     min_width: int = Field(12, ge=1, description="brush width, pixels at 256")
     max_width: int = Field(40, ge=1, description="brush width, pixels at 256")
     max_angle: float = Field(2 * math.pi / 5, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "FreeFormConfig":
+        return ordered(self, ("min_width", "max_width"))
 
 
 class FreeFormMask(MaskGenerator):

@@ -44,7 +44,7 @@ class RunLog:
             try:
                 if json.loads(line).get("step", 0) <= step:
                     keep.append(line)
-            except json.JSONDecodeError:
+            except (ValueError, AttributeError, RecursionError):
                 pass  # a line cut by a kill mid-write
         path.write_text("".join(f"{line}\n" for line in keep), encoding="utf-8")
         return len(rows) - len(keep)

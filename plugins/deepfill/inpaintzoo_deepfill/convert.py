@@ -1,8 +1,11 @@
-"""mmagic's DeepFill v2 checkpoints (`deepfillv2_256x256_8x2_{places,celeba}_*.pth`) → inpaintzoo model folders.
+"""mmagic's DeepFill checkpoints → inpaintzoo model folders: v2 (`deepfillv2_256x256_8x2_{places,celeba}_*.pth`) and
+v1 (`deepfillv1_256x256_{8x2_places,4x4_celeba}_*.pth`).
 
-The checkpoint's `state_dict` holds the two-stage generator under `generator.stage1.*` / `generator.stage2.*`
-(each gated convolution as `….conv.conv.{weight,bias}`: mmcv's ConvModule inside mmagic's SimpleGatedConvModule)
-beside the discriminator (`disc.*`). The contextual attention's stored identity kernel is a constant, rebuilt here.
+The checkpoint's `state_dict` holds the two-stage generator under `generator.stage1.*` / `generator.stage2.*` (v2's
+gated convolutions as `….conv.conv.{weight,bias}`, mmcv's ConvModule inside mmagic's SimpleGatedConvModule; v1's
+plain ones as `….conv.{weight,bias}`) beside the discriminator (`disc.*`: v2's SN-PatchGAN converts with it; v1's
+global and local WGAN critics are not ported and are listed as dropped). Which version a file is, is told from its
+keys. The contextual attention's stored identity kernel is a constant, rebuilt here.
 """
 from __future__ import annotations
 
@@ -17,18 +20,19 @@ from torch import Tensor
 from inpaintzoo.convert import Mapping, read_checkpoint, tensors
 from inpaintzoo.interfaces import ComponentConfig, Converter
 
-RULES = [
-    (r"generator\.stage1\.encoder\.enc(\d)\.conv\.conv\.(\w+)$", lambda m: f"encoder.encoder.{int(m[1]) - 1}.conv.{m[2]}"),
-    (r"generator\.stage1\.dilation_neck\.dilation_convs\.(\d)\.conv\.conv\.(\w+)$", lambda m: f"encoder.dilation.{m[1]}.conv.{m[2]}"),
-    (r"generator\.stage1\.decoder\.dec(\d)\.conv\.conv\.(\w+)$", lambda m: f"encoder.decoder.layers.{int(m[1]) - 1}.conv.{m[2]}"),
-    (r"generator\.stage2\.encoder_conv\.enc(\d)\.conv\.conv\.(\w+)$", lambda m: f"decoder.encoder_conv.{int(m[1]) - 1}.conv.{m[2]}"),
-    (r"generator\.stage2\.dilation_neck\.dilation_convs\.(\d)\.conv\.conv\.(\w+)$", lambda m: f"decoder.dilation.{m[1]}.conv.{m[2]}"),
-    (r"generator\.stage2\.encoder_attention\.enc(\d)\.conv\.conv\.(\w+)$", lambda m: f"decoder.encoder_attention.{int(m[1]) - 1}.conv.{m[2]}"),
-    (r"generator\.stage2\.contextual_attention_neck\.conv(\d)\.conv\.conv\.(\w+)$", lambda m: f"decoder.attention_convs.{int(m[1]) - 1}.conv.{m[2]}"),
-    (r"generator\.stage2\.decoder\.dec(\d)\.conv\.conv\.(\w+)$", lambda m: f"decoder.decoder.layers.{int(m[1]) - 1}.conv.{m[2]}"),
+RULES = [  # `(?:conv\.)?`: v2's gated layers nest one conv deeper than v1's plain ones
+    (r"generator\.stage1\.encoder\.enc(\d)\.conv\.(?:conv\.)?(\w+)$", lambda m: f"encoder.encoder.{int(m[1]) - 1}.conv.{m[2]}"),
+    (r"generator\.stage1\.dilation_neck\.dilation_convs\.(\d)\.conv\.(?:conv\.)?(\w+)$", lambda m: f"encoder.dilation.{m[1]}.conv.{m[2]}"),
+    (r"generator\.stage1\.decoder\.dec(\d)\.conv\.(?:conv\.)?(\w+)$", lambda m: f"encoder.decoder.layers.{int(m[1]) - 1}.conv.{m[2]}"),
+    (r"generator\.stage2\.encoder_conv\.enc(\d)\.conv\.(?:conv\.)?(\w+)$", lambda m: f"decoder.encoder_conv.{int(m[1]) - 1}.conv.{m[2]}"),
+    (r"generator\.stage2\.dilation_neck\.dilation_convs\.(\d)\.conv\.(?:conv\.)?(\w+)$", lambda m: f"decoder.dilation.{m[1]}.conv.{m[2]}"),
+    (r"generator\.stage2\.encoder_attention\.enc(\d)\.conv\.(?:conv\.)?(\w+)$", lambda m: f"decoder.encoder_attention.{int(m[1]) - 1}.conv.{m[2]}"),
+    (r"generator\.stage2\.contextual_attention_neck\.conv(\d)\.conv\.(?:conv\.)?(\w+)$", lambda m: f"decoder.attention_convs.{int(m[1]) - 1}.conv.{m[2]}"),
+    (r"generator\.stage2\.decoder\.dec(\d)\.conv\.(?:conv\.)?(\w+)$", lambda m: f"decoder.decoder.layers.{int(m[1]) - 1}.conv.{m[2]}"),
 ]
 DROPPED = {"disc.": "the training discriminator (kept as discriminator.safetensors)",
            "generator.stage2.contextual_attention_neck.contextual_attention.fuse_kernel": "a constant 3×3 identity kernel"}
+DROPPED_V1 = {**DROPPED, "disc.": "DeepFill v1's global and local WGAN critics (v1's training is not ported)"}
 
 
 class DeepFillReleaseConfig(ComponentConfig):
@@ -36,10 +40,10 @@ class DeepFillReleaseConfig(ComponentConfig):
 
 
 class DeepFillConverter(Converter):
-    """mmagic's DeepFill v2 checkpoint → deepfill.coarse/refine weights."""
+    """mmagic's DeepFill v2 or v1 checkpoint → deepfill.coarse/refine weights."""
 
     Config = DeepFillReleaseConfig
-    source_help = "deepfillv2_256x256_8x2_places_20200619-10d15793.pth (or the CelebA one)"
+    source_help = "deepfillv2_256x256_8x2_places_20200619-10d15793.pth (or the CelebA one, or a DeepFill v1 file)"
     file = "the checkpoint"
 
     def spec(self) -> dict[str, Any]:
@@ -50,8 +54,21 @@ class DeepFillConverter(Converter):
     def where(self, key: str) -> str:
         return self.file
 
+    @property
+    def v1(self) -> bool:
+        return self.cfg.zoo.startswith("deepfillv1")
+
     def reference_keys(self) -> list[str]:
-        return list(json.loads((Path(__file__).parent / "release_keys.json").read_text(encoding="utf-8")))
+        name = "release_keys_v1.json" if self.v1 else "release_keys.json"
+        return list(json.loads((Path(__file__).parent / name).read_text(encoding="utf-8")))
+
+    def variant(self, release: dict[str, Tensor]) -> str | None:
+        """v1 when the first encoder layer is a plain convolution (`enc1.conv.weight`), v2 when it is gated."""
+        if "generator.stage1.encoder.enc1.conv.weight" in release:
+            return "deepfillv1-places" if not self.v1 else None
+        if "generator.stage1.encoder.enc1.conv.conv.weight" in release:
+            return "deepfillv2-places" if self.v1 else None
+        return None
 
     def read(self, source: Path) -> dict[str, Tensor]:
         self.file = source.name
@@ -61,7 +78,7 @@ class DeepFillConverter(Converter):
     def mapping(self, release_keys: list[str]) -> Mapping:
         m = Mapping()
         for key in release_keys:
-            why = next((w for p, w in DROPPED.items() if key.startswith(p)), None)
+            why = next((w for p, w in (DROPPED_V1 if self.v1 else DROPPED).items() if key.startswith(p)), None)
             if why:
                 m.dropped[key] = why
                 continue
@@ -75,6 +92,8 @@ class DeepFillConverter(Converter):
     def discriminator_mapping(self, release_keys: list[str]) -> Mapping | None:
         """`disc.convN.conv.{weight_orig, weight_u, weight_v, bias}` (mmcv's ConvModule with spectral norm) →
         `deepfill.sn_patchgan`'s `convs.{N−1}`."""
+        if self.v1:
+            return None
         m = Mapping()
         for key in release_keys:
             hit = re.match(r"disc\.conv(\d+)\.conv\.(\w+)$", key)
