@@ -16,6 +16,7 @@ from tests_support import write_torchscript
 MIGAN = Path(__import__("inpaintzoo_migan").__file__).parent
 AOTGAN = Path(__import__("inpaintzoo_aotgan").__file__).parent
 DEEPFILL = Path(__import__("inpaintzoo_deepfill").__file__).parent
+GL = Path(__import__("inpaintzoo_globallocal").__file__).parent
 
 
 def random_state(shapes: dict[str, list[int]], seed: int) -> dict[str, torch.Tensor]:
@@ -47,6 +48,12 @@ def layouts(tmp_path: Path) -> dict[str, tuple[str, Path, dict]]:
     torch.save({"meta": {}, "state_dict": {**v1, **critics}}, tmp_path / "df1.pth")
     out["deepfill v1 mmagic"] = ("deepfillv1-places", tmp_path / "df1.pth",
                                  {k: v for k, v in v1.items() if not k.endswith("fuse_kernel")})
+    gl = random_state(json.loads((GL / "release_keys.json").read_text()), 5)
+    gl = {k: (v.abs() + 0.5 if k.endswith("running_var") else torch.zeros((), dtype=torch.long) if k.endswith("num_batches_tracked") else v)
+          for k, v in gl.items()}
+    torch.save({"meta": {}, "state_dict": {**gl, "disc.global_disc.conv1.conv.weight": torch.zeros(4, 3, 5, 5)}},
+               tmp_path / "gl.pth")
+    out["gl mmagic"] = ("gl-places", tmp_path / "gl.pth", {k: v for k, v in gl.items()})
     return out
 
 
@@ -56,7 +63,7 @@ def release_files(tmp_path_factory):
 
 
 @pytest.mark.parametrize("layout", ["migan authors", "migan torchscript", "aotgan authors", "aotgan mmagic",
-                                    "deepfill mmagic", "deepfill v1 mmagic"])
+                                    "deepfill mmagic", "deepfill v1 mmagic", "gl mmagic"])
 def test_release_layouts_convert_strictly_and_inpaint(release_files, tmp_path, layout):
     from inpaintzoo import load
 
