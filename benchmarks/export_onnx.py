@@ -32,14 +32,14 @@ import torch
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import write  # noqa: E402
+from _common import kept_rows, write  # noqa: E402
 
 PHOTO_GRADE = ["lama-big", "lama-fourier", "migan-256-places2", "migan-512-places2", "aotgan-places2",
                "deepfillv2-places", "medfe-celeba256"]
 SHIPPED = ["core-shapes-tiny", "nvae-pendulum", "causal-nvae-pendulum", "medfe-tiny", "medfe-cae-tiny"]
 SIZES = [(256, 256), (512, 512), (333, 517)]
 PHOTOS = ["n01440764_tench.JPEG", "n02099601_golden_retriever.JPEG", "n09472597_volcano.JPEG"]
-COLUMNS = ["model", "size", "weights", "saturated", "net_max", "pipe_levels", "outside_identical"]
+COLUMNS = ["model", "size", "weights", "saturated", "net_max", "pipe_levels", "outside_identical", "error"]
 SPEED = ["model", "params", "onnx_MB", "torch_inpaint_s", "onnx_inpaint_s", "speedup", "torch_net_s", "onnx_net_s",
          "net_speedup"]
 
@@ -188,12 +188,22 @@ def main() -> None:
         tmp = Path(tmp_name)
         for name in a.only or PHOTO_GRADE + SHIPPED:
             folder = model_folder(name, tmp)
-            got, files = accuracy(name, folder, a.photos, tmp)
+            try:
+                got, files = accuracy(name, folder, a.photos, tmp)
+            except Exception as exc:  # a model that does not export is a row that says so, not a lost run
+                rows.append({"model": name, "size": "—", "weights": "", "net_max": None, "pipe_levels": None,
+                             "outside_identical": None, "saturated": None, "error": str(exc).splitlines()[0][:200]})
+                print("  ", rows[-1], flush=True)
+                continue
             rows += got
             if a.speed and name in PHOTO_GRADE:
                 speed_rows.append(speed(name, folder, files, a.photos, a.repeats))
             for f in files.values():
                 f.unlink()
+    if a.only:  # a partial run replaces its models' rows and keeps the others
+        rows = kept_rows(a.name, rows, lambda r: (r["model"], r["size"]))
+        if speed_rows:
+            speed_rows = kept_rows(a.name + "_speed", speed_rows, lambda r: r["model"])
     notes = (f"ONNX Runtime {onnxruntime.__version__} (CPUExecutionProvider, default threads), opset 18, float32. "
              f"Photos: {', '.join(PHOTOS)} (EliSchwartz/imagenet-sample-images), centre-cropped; holes: a thick "
              f"stroke and a box. Command: python benchmarks/export_onnx.py --photos /tmp/in1k"

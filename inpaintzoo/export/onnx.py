@@ -92,8 +92,18 @@ def export_onnx(model: Any, out: Path, *, pipeline: bool, opset: int = DEFAULT_O
         spatial = {} if c.resize == "fixed" else {2: torch.export.Dim.AUTO, 3: torch.export.Dim.AUTO}
         dynamic = {"image": {0: batch, **spatial}, "mask": {0: batch, **spatial}}
         names = (["image", "mask"], ["prediction"])
-    program = _export(graph.eval(), example, dynamic, opset, names, (metadata or {}).get("name", "the model"))
-    return _write(program, out, metadata or {}, "pipeline" if pipeline else "network", opset, tuple(example[0].shape))
+    metadata = {**model_metadata(model, model.spec.model.name, None), "dtype": dtype, **(metadata or {})}
+    name = metadata["name"]
+    try:
+        program = _export(graph.eval(), example, dynamic, opset, names, name)
+    except InputError:
+        if pipeline:
+            raise
+        # a network whose batch cannot be symbolic (DeepFill's contextual attention convolves each image with its own
+        # patches as one grouped convolution, and ONNX's `group` is a constant): batch 1, run image by image
+        dynamic = {k: {d: v for d, v in dims.items() if d != 0} for k, dims in dynamic.items()}
+        program = _export(graph.eval(), example, dynamic, opset, names, name)
+    return _write(program, out, metadata, "pipeline" if pipeline else "network", opset, tuple(example[0].shape))
 
 
 def check_inputs(c: Any, graph: str, example: tuple) -> tuple[Any, Any]:

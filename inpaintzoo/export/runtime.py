@@ -106,11 +106,16 @@ class OnnxModel:
         return C.hand_back(pred01, m, batch)
 
     def _network(self, x01: Tensor, mask: Tensor) -> Tensor:
-        """The network graph: the contract's resize or pad here (as inpaint() does), the network in the runtime."""
+        """The network graph: the contract's resize or pad here (as inpaint() does), the network in the runtime
+        (image by image when the file's batch is fixed at 1)."""
         xn, mn, how = C.to_network_size(x01, mask, self.contract)
-        feed = dict(zip(self._inputs, (xn.float().contiguous().numpy(), mn.float().contiguous().numpy())))
-        pred = torch.from_numpy(self.session.run(None, feed)[0])
-        return C.from_network_size(pred, how)
+        step = 1 if self.session.get_inputs()[0].shape[0] == 1 else len(xn)
+        preds = []
+        for i in range(0, len(xn), step):
+            feed = dict(zip(self._inputs, (xn[i:i + step].float().contiguous().numpy(),
+                                           mn[i:i + step].float().contiguous().numpy())))
+            preds.append(torch.from_numpy(self.session.run(None, feed)[0]))
+        return C.from_network_size(torch.cat(preds), how)
 
     def _pipeline(self, x01: Tensor, mask: Tensor) -> Tensor:
         """The pipeline graph, one image at a time (its inputs are H×W×C uint8): inputs here are [0, 1] values of
