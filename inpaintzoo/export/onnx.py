@@ -7,6 +7,7 @@ file is written beside its destination and renamed into place, so a failed expor
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import io
 import json
@@ -69,9 +70,7 @@ def export_onnx(model: Any, out: Path, *, pipeline: bool, opset: int = DEFAULT_O
         raise InputError(f"--dtype {dtype}: expected one of {', '.join(DTYPES)}")
     h, w = example_size(model, size)
     c = model.contract
-    import copy  # the caller's model keeps its dtype and layout
-
-    model = copy.deepcopy(model).eval().to(memory_format=torch.contiguous_format, dtype=DTYPES[dtype])
+    model = copy.deepcopy(model).eval()  # the caller's model keeps its dtype and layout.to(memory_format=torch.contiguous_format, dtype=DTYPES[dtype])
     if pipeline:
         graph: torch.nn.Module = PipelineGraph(model, DTYPES[dtype])
         if c.resize == "fixed":  # an example at the network's own size lets the exporter tie the output to it
@@ -120,7 +119,7 @@ def check_inputs(c: Any, graph: str, example: tuple) -> tuple[Any, Any]:
     if c.channels == 4:
         image = np.concatenate([image, np.full((h, w, 1), 255, np.uint8)], -1)
     if c.channels == 1:
-        image = image[..., 0]
+        image = image[..., :1]
     mask = (_box_mask(h, w).numpy() * 255).astype(np.uint8)
     return image, mask
 

@@ -120,7 +120,8 @@ class OnnxModel:
     def _pipeline(self, x01: Tensor, mask: Tensor) -> Tensor:
         """The pipeline graph, one image at a time (its inputs are H×W×C uint8): inputs here are [0, 1] values of
         8-bit images (or crops of them), so ×255 recovers their bytes exactly; the uint8 result comes back as
-        [0, 1] values that `hand_back` turns into the same bytes again."""
+        [0, 1] values that `hand_back` turns into the same bytes again. A 16-bit image is rounded to 8 bits for the
+        file (its pixels outside the hole still come back as given); a network file keeps its precision."""
         outs = []
         for x, m in zip(x01, mask):
             u8 = (x * 255).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).contiguous().numpy()
