@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
+from .interfaces import Converter
 from .pickles import ConvertError, read_bytes_checkpoint, read_checkpoint, tensors, zip_member
 
 
@@ -33,6 +34,59 @@ class Mapping:
 
     renamed: dict[str, str] = field(default_factory=dict)  # ours → theirs
     dropped: dict[str, str] = field(default_factory=dict)  # theirs → why it is not needed for inference
+
+
+def rule_mapping(release_keys: list[str], rules: list[tuple[str, Any]], dropped: dict[str, str]) -> Mapping:
+    """Each key dropped by the first `dropped` prefix it starts with (prefix → why), else renamed by the first rule
+    (regex, function of the match → our key) it matches; a key neither touches is left for `apply_mapping` to name."""
+    import re
+
+    m = Mapping()
+    for key in release_keys:
+        why = next((w for p, w in dropped.items() if key.startswith(p)), None)
+        if why:
+            m.dropped[key] = why
+            continue
+        for pattern, rename in rules:
+            hit = re.match(pattern, key)
+            if hit:
+                m.renamed[rename(hit)] = key
+                break
+    return m
+
+
+class CheckpointConverter(Converter):
+    """A converter of one released checkpoint file (a `state_dict`, possibly wrapped, as mmagic and most releases
+    save) into the spec of the zoo entry its config names (`zoo`): the release's key list ships beside the plugin as
+    `keys_file`; keys map by `rules` and `dropped` (see `rule_mapping`). Subclasses set those and a Config with `zoo`."""
+
+    keys_file: ClassVar[str] = "release_keys.json"
+    rules: ClassVar[list[tuple[str, Any]]] = []
+    dropped: ClassVar[dict[str, str]] = {}
+    file = "the checkpoint"
+
+    def spec(self) -> dict[str, Any]:
+        from . import zoo
+
+        return zoo.get(self.cfg.zoo).spec()
+
+    def where(self, key: str) -> str:
+        return self.file
+
+    def reference_keys(self) -> list[str]:
+        import inspect
+        import json
+
+        folder = Path(inspect.getfile(type(self))).parent
+        return list(json.loads((folder / self.keys_file).read_text(encoding="utf-8")))
+
+    def read(self, source: Path) -> dict[str, Tensor]:
+        self.file = source.name
+        ckpt = read_checkpoint(source)
+        return tensors(ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else {})
+
+    def mapping(self, release_keys: list[str]) -> Mapping:
+        return rule_mapping(release_keys, self.rules, self.dropped)
 
 
 def apply_mapping(mapping: Mapping, release: dict[str, Tensor], expected: dict[str, Tensor], source: str,

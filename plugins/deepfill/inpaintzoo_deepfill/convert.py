@@ -9,16 +9,13 @@ keys. The contextual attention's stored identity kernel is a constant, rebuilt h
 """
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
-from typing import Any
 
 from pydantic import Field
 from torch import Tensor
 
-from inpaintzoo.convert import Mapping, read_checkpoint, tensors
-from inpaintzoo.interfaces import ComponentConfig, Converter
+from inpaintzoo.convert import CheckpointConverter, Mapping
+from inpaintzoo.interfaces import ComponentConfig
 
 RULES = [  # `(?:conv\.)?`: v2's gated layers nest one conv deeper than v1's plain ones
     (r"generator\.stage1\.encoder\.enc(\d)\.conv\.(?:conv\.)?(\w+)$", lambda m: f"encoder.encoder.{int(m[1]) - 1}.conv.{m[2]}"),
@@ -39,28 +36,24 @@ class DeepFillReleaseConfig(ComponentConfig):
     zoo: str = Field("deepfillv2-places", description="the zoo entry whose spec the converted model takes")
 
 
-class DeepFillConverter(Converter):
+class DeepFillConverter(CheckpointConverter):
     """mmagic's DeepFill v2 or v1 checkpoint → deepfill.coarse/refine weights."""
 
     Config = DeepFillReleaseConfig
     source_help = "deepfillv2_256x256_8x2_places_20200619-10d15793.pth (or the CelebA one, or a DeepFill v1 file)"
-    file = "the checkpoint"
-
-    def spec(self) -> dict[str, Any]:
-        from inpaintzoo import zoo
-
-        return zoo.get(self.cfg.zoo).spec()
-
-    def where(self, key: str) -> str:
-        return self.file
+    rules = RULES
 
     @property
     def v1(self) -> bool:
         return self.cfg.zoo.startswith("deepfillv1")
 
-    def reference_keys(self) -> list[str]:
-        name = "release_keys_v1.json" if self.v1 else "release_keys.json"
-        return list(json.loads((Path(__file__).parent / name).read_text(encoding="utf-8")))
+    @property
+    def keys_file(self) -> str:  # type: ignore[override]
+        return "release_keys_v1.json" if self.v1 else "release_keys.json"
+
+    @property
+    def dropped(self) -> dict[str, str]:  # type: ignore[override]
+        return DROPPED_V1 if self.v1 else DROPPED
 
     def variant(self, release: dict[str, Tensor]) -> str | None:
         """v1 when the first encoder layer is a plain convolution (`enc1.conv.weight`), v2 when it is gated."""
@@ -69,25 +62,6 @@ class DeepFillConverter(Converter):
         if "generator.stage1.encoder.enc1.conv.conv.weight" in release:
             return "deepfillv2-places" if self.v1 else None
         return None
-
-    def read(self, source: Path) -> dict[str, Tensor]:
-        self.file = source.name
-        ckpt = read_checkpoint(source)
-        return tensors(ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else {})
-
-    def mapping(self, release_keys: list[str]) -> Mapping:
-        m = Mapping()
-        for key in release_keys:
-            why = next((w for p, w in (DROPPED_V1 if self.v1 else DROPPED).items() if key.startswith(p)), None)
-            if why:
-                m.dropped[key] = why
-                continue
-            for pat, fn in RULES:
-                hit = re.match(pat, key)
-                if hit:
-                    m.renamed[fn(hit)] = key
-                    break
-        return m
 
     def discriminator_mapping(self, release_keys: list[str]) -> Mapping | None:
         """`disc.convN.conv.{weight_orig, weight_u, weight_v, bias}` (mmcv's ConvModule with spectral norm) →

@@ -7,16 +7,10 @@ as dropped).
 """
 from __future__ import annotations
 
-import json
-import re
-from pathlib import Path
-from typing import Any
-
 from pydantic import Field
-from torch import Tensor
 
-from inpaintzoo.convert import Mapping, read_checkpoint, tensors
-from inpaintzoo.interfaces import ComponentConfig, Converter
+from inpaintzoo.convert import CheckpointConverter
+from inpaintzoo.interfaces import ComponentConfig
 
 from .network import DECODER
 
@@ -33,39 +27,10 @@ class GLReleaseConfig(ComponentConfig):
     zoo: str = Field("gl-places", description="the zoo entry whose spec the converted model takes")
 
 
-class GLConverter(Converter):
+class GLConverter(CheckpointConverter):
     """mmagic's Global&Local checkpoint → globallocal.encoder/decoder weights."""
 
     Config = GLReleaseConfig
     source_help = "gl_256x256_8x12_places_20200619-52a040a8.pth (or the CelebA one)"
-    file = "the checkpoint"
-
-    def spec(self) -> dict[str, Any]:
-        from inpaintzoo import zoo
-
-        return zoo.get(self.cfg.zoo).spec()
-
-    def where(self, key: str) -> str:
-        return self.file
-
-    def reference_keys(self) -> list[str]:
-        return list(json.loads((Path(__file__).parent / "release_keys.json").read_text(encoding="utf-8")))
-
-    def read(self, source: Path) -> dict[str, Tensor]:
-        self.file = source.name
-        ckpt = read_checkpoint(source)
-        return tensors(ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else {})
-
-    def mapping(self, release_keys: list[str]) -> Mapping:
-        m = Mapping()
-        for key in release_keys:
-            why = next((w for p, w in DROPPED.items() if key.startswith(p)), None)
-            if why:
-                m.dropped[key] = why
-                continue
-            for pat, fn in RULES:
-                hit = re.match(pat, key)
-                if hit:
-                    m.renamed[fn(hit)] = key
-                    break
-        return m
+    rules = RULES
+    dropped = DROPPED
