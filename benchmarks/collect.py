@@ -32,6 +32,8 @@ background lift it; hole L1 is the steadier column. torch.compile was measured f
 | `recipe_matters.py` | does the released recipe matter: a small LaMa-Fourier-shaped generator trained from scratch on real photos for the same CPU budget with L1 only, LaMa's recipe (what runs offline) and a cross-family composition, beside OpenCV Telea; FID and ST-LPIPS on 1,000 held-out crops |
 | `release_parity.py --name release_parity_load` | the same parity through `load()` exactly as a user calls it (the contract's layout and normalisation), for LaMa, AOT-GAN and DeepFill v2 |
 | `train_parity_deepfill.py` | DeepFill v2's training against mmagic's own modules: each L1 term of both stages, the hinge loss's two sides, the SN-PatchGAN discriminator, one whole iteration (`TwoStageInpaintor.train_step`'s body), iteration time and peak memory |
+| `hostile_sweep.py` | a sweep of 400+ hostile and careless inputs (checkpoints, model folders, images, specs, ONNX files, options), each its own `inpaintzoo` process: tracebacks, hangs, peak memory over 1 GiB, silent results, leftovers, code run |
+| `release_parity.py --aotgan … --mmagic … --name release_parity_mmagic` | the mmagic-released models (AOT-GAN's mmagic layout, DeepFill v2 and v1, Global&Local) beside mmagic's own modules through `load()` |
 | `export_onnx.py` | `inpaintzoo export`: each photo-grade and shipped model's ONNX files (network alone, whole pipeline) run by ONNX Runtime beside `inpaint()` on photos at three sizes; `export_onnx_speed`: both runtimes at 512², batch 1, and the file sizes |
 """
 

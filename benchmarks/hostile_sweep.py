@@ -5,7 +5,7 @@ Every case runs `python -m inpaintzoo.cli ...` in an empty working folder, offli
 
 - `traceback`: a Python traceback, or an exit status other than 0 and 2 (a signal, an abort);
 - `hang`: still running after the limit;
-- `memory`: peak resident memory (the child's ru_maxrss) above 1 GiB;
+- `memory`: peak resident memory (the child's ru_maxrss, from wait4) above 1 GB (10⁹ bytes);
 - `silent`: exit 0 for an input that must be refused;
 - `lines`: a refusal that is not `error:` lines (one per problem; warning lines aside), or says nothing;
 - `leftover`: a refusal that left a file in the working folder or the output's folder, or changed an input;
@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import write  # noqa: E402
 
 LIMIT_S = 90
-GIB = 1 << 30
+GB = 10**9
 MARKER = "PWNED"
 
 
@@ -297,6 +297,7 @@ def specs(d: Path, tiny: str) -> dict[str, Path]:
     put("misspelt-key", tiny.replace("[encoder]", "[encoder]\nchanels = [8]"))
     put("channels-negative", tiny.replace("channels = [8, 16]", "channels = [-8, 16]"))
     put("channels-huge", tiny.replace("channels = [8, 16]", "channels = [1048576, 1048576]"))
+    put("channels-allocatable", tiny.replace("channels = [8, 16]", "channels = [20000, 20000]"))  # 14 GB, allocatable
     put("image-size-huge", tiny.replace("image_size = [16, 16]", "image_size = [100000, 100000]", 1))
     put("batch-zero", tiny.replace("batch_size = 4", "batch_size = 0"))
     put("epochs-negative", tiny.replace("epochs = 1", "epochs = -1"))
@@ -527,7 +528,7 @@ def run_case(case: Case, root: Path, marker: Path, index: int) -> dict:
         verdicts.append("refused")
     if _digest([Path(p) for p in before]) != before:
         verdicts.append("leftover")  # an input changed
-    if peak > GIB:
+    if peak > GB:
         verdicts.append("memory")
     return {"family": case.family, "case": case.name, "expect": case.expect, "exit": proc.returncode,
             "seconds": round(seconds, 2), "first_line": (lines[0] if lines else text.strip()[:200])[:240],

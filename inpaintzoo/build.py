@@ -20,8 +20,10 @@ class BuildError(InpaintzooError):
     pass
 
 
-def _make(ref: ComponentRef, registry: Registry, where: str) -> Any:
+def _make(ref: ComponentRef, registry: Registry, where: str, probe: bool = True) -> Any:
     entry = registry.get(ref.type, ref.kind)
+    if probe:  # not for losses: some load a backbone's weights while built, which a probe would do twice
+        _check_size(ref, entry, where)
     try:
         return entry.factory(ref.config)
     except InpaintzooError as exc:
@@ -46,6 +48,28 @@ def build_model(spec: ModelSpec, registry: Registry, check: bool = True) -> Inpa
     if check:
         check_model(model)
     return model
+
+
+def _check_size(ref: ComponentRef, entry: Any, where: str) -> None:
+    """Refuse a component whose parameters would not fit in half this machine's memory, counted on the meta device
+    (nothing allocated) before it is built: a spec asking for 20,000-channel convolutions would otherwise allocate and
+    initialise 14 GB before anything could say so. A component that computes while it is built (reads a file) cannot
+    be built on the meta device; it is built for real, as before."""
+    try:
+        with torch.device("meta"):
+            probe = entry.factory(ref.config)
+        size = sum(t.numel() * t.element_size() for t in (*probe.parameters(), *probe.buffers()))
+    except Exception:
+        return
+    import os
+
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    if size > memory // 2:
+        raise BuildError(f"{where} ('{ref.type}'): its parameters would take {size / 1e9:,.1f} GB, more than half of "
+                         f"this machine's {memory / 1e9:.0f} GB; check the sizes in [{where}] (channels, widths)")
 
 
 def _inferred(ref: ComponentRef, registry: Registry, where: str, upstream) -> ComponentRef:
@@ -101,7 +125,7 @@ def build_training_parts(model: InpaintModel, registry: Registry | None = None, 
     if not spec.losses:
         raise BuildError(f"{spec.source}: no [losses.NAME] table; training needs at least one loss")
     disc = _make(spec.discriminator, registry, "discriminator") if spec.discriminator else None
-    losses = {k: _make(v, registry, f"losses.{k}") for k, v in spec.losses.items()}
+    losses = {k: _make(v, registry, f"losses.{k}", probe=False) for k, v in spec.losses.items()}
     parts = TrainingParts(losses, {k: spec.losses[k].weight for k in losses}, disc)
     adversarial = parts.adversarial
     if adversarial and disc is None:

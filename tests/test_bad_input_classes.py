@@ -192,6 +192,8 @@ CLASSES["9 the fourth sweep (benchmarks/hostile_sweep.py)"] = [
      "--set data.masks.max_size=10 --out {w}/m", "min_size = 50 exceeds max_size = 10"),
     ("eval-metrics-empty", "eval {b}/model --metrics=", "names no metric"),
     ("build-four-sections-missing", "build {x}/empty.toml --out {w}/m", "empty"),
+    ("build-channels-beyond-memory", "build {b}/tiny.toml --set encoder.channels=[200000,200000] --out {w}/m",
+     "more than half of this machine's"),
 ]
 CASES = [(f"{cls.split()[0]}-{case}", argv, expect) for cls, cases in CLASSES.items() for case, argv, expect in cases]
 
