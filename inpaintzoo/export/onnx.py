@@ -86,7 +86,8 @@ def export_onnx(model: Any, out: Path, *, pipeline: bool, opset: int = DEFAULT_O
         hp, wp = (h, w) if c.resize == "fixed" else tuple(-(-max(s, c.min_size) // c.size_multiple) * c.size_multiple
                                                            for s in (h, w))
         g = torch.Generator().manual_seed(0)
-        example = (torch.rand(1, c.channels, hp, wp, generator=g), _box_mask(hp, wp)[None, None])
+        # batch 2: torch.export specialises a dimension its example gives as 1
+        example = (torch.rand(2, c.channels, hp, wp, generator=g), _box_mask(hp, wp)[None, None].expand(2, 1, -1, -1))
         batch = torch.export.Dim("batch", min=1)
         spatial = {} if c.resize == "fixed" else {2: torch.export.Dim.AUTO, 3: torch.export.Dim.AUTO}
         dynamic = {"image": {0: batch, **spatial}, "mask": {0: batch, **spatial}}
@@ -149,11 +150,18 @@ def _export(graph: torch.nn.Module, example: tuple, dynamic: dict, opset: int, n
 
 @contextlib.contextmanager
 def warnings_off():
+    """The exporter's own warnings and log records (it logs the guards it tries and drops, as errors with
+    tracebacks, on the way to a file it then writes) are not the user's: silenced while it runs."""
+    import logging
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        yield
+        logging.disable(logging.ERROR)
+        try:
+            yield
+        finally:
+            logging.disable(logging.NOTSET)
 
 
 def _write(program: Any, out: Path, metadata: dict[str, str], graph: str, opset: int, example: tuple) -> Exported:
