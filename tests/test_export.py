@@ -235,3 +235,19 @@ def test_the_pipelines_mask_cells_are_area_resizings_at_any_size():
         m = (torch.rand(1, 1, h, w, generator=g) > 0.98).float()
         want = (F.interpolate(m, size=(th, tw), mode="area") > 0).float()
         assert torch.equal((_bins(th, h) @ m @ _bins(tw, w).t() > 0).float(), want), (h, w, th, tw)
+
+
+def test_a_float16_file_holds_float16_weights_and_stays_within_a_few_levels(tmp_path):
+    import onnx
+    from onnx import numpy_helper
+
+    model = quiet_load("core-shapes-tiny")
+    out = tmp_path / "half.onnx"
+    export_onnx(model, out, pipeline=True, dtype="float16")
+    weights = [numpy_helper.to_array(t) for t in onnx.load(str(out)).graph.initializer if t.name.endswith(".weight")]
+    assert weights and all(w.dtype == np.float16 for w in weights)
+    assert next(model.parameters()).dtype == torch.float32  # the caller's model is not converted
+    img, mask = photo(40, 52)
+    got = load(str(out)).inpaint(img, mask, hd_strategy="original")
+    want = model.inpaint(img, mask, hd_strategy="original")
+    assert np.abs(got.astype(int) - want.astype(int)).max() <= 8 and np.array_equal(got[mask == 0], img[mask == 0])

@@ -70,7 +70,8 @@ def export_onnx(model: Any, out: Path, *, pipeline: bool, opset: int = DEFAULT_O
         raise InputError(f"--dtype {dtype}: expected one of {', '.join(DTYPES)}")
     h, w = example_size(model, size)
     c = model.contract
-    model = copy.deepcopy(model).eval()  # the caller's model keeps its dtype and layout.to(memory_format=torch.contiguous_format, dtype=DTYPES[dtype])
+    # a copy: the caller's model keeps its dtype and layout
+    model = copy.deepcopy(model).eval().to(memory_format=torch.contiguous_format, dtype=DTYPES[dtype])
     if pipeline:
         graph: torch.nn.Module = PipelineGraph(model, DTYPES[dtype])
         if c.resize == "fixed":  # an example at the network's own size lets the exporter tie the output to it
