@@ -251,3 +251,29 @@ def test_a_float16_file_holds_float16_weights_and_stays_within_a_few_levels(tmp_
     got = load(str(out)).inpaint(img, mask, hd_strategy="original")
     want = model.inpaint(img, mask, hd_strategy="original")
     assert np.abs(got.astype(int) - want.astype(int)).max() <= 8 and np.array_equal(got[mask == 0], img[mask == 0])
+
+
+def test_a_network_whose_batch_cannot_be_symbolic_is_written_at_batch_1_and_run_image_by_image(tmp_path):
+    """DeepFill's contextual attention convolves each image with its own patches as one grouped convolution; ONNX's
+    `group` is a constant, so the file has batch 1 and `load()` runs a batch image by image, to the same result."""
+    import onnx
+
+    torch.manual_seed(0)
+    spec = {"model": {"name": "deepfill-tiny", "image_size": [80, 80], "mean": [0.5], "std": [0.5], "hole_fill": 0.5,
+                      "size_multiple": 8, "resize": "pad", "min_size": 72},
+            "encoder": {"type": "deepfill.coarse", "channel_factor": 0.125},
+            "prior": {"type": "core.identity"},
+            "decoder": {"type": "deepfill.refine", "decoder_factor": 0.125},
+            "losses": {"l1": {"type": "core.l1"}}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = create_model(spec).eval()
+    out = tmp_path / "df.onnx"
+    export_onnx(model, out, pipeline=False)
+    assert onnx.load(str(out)).graph.input[0].type.tensor_type.shape.dim[0].dim_value == 1
+    rng = np.random.default_rng(0)
+    img = (rng.random((2, 80, 96, 3)) * 255).astype(np.uint8)
+    mask = np.zeros((2, 80, 96), np.uint8)
+    mask[:, 20:50, 30:70] = 255
+    got = load(str(out)).inpaint(img, mask, hd_strategy="original")
+    assert np.abs(got.astype(int) - model.inpaint(img, mask, hd_strategy="original").astype(int)).max() <= 1

@@ -103,6 +103,7 @@ def export_onnx(model: Any, out: Path, *, pipeline: bool, opset: int = DEFAULT_O
         # a network whose batch cannot be symbolic (DeepFill's contextual attention convolves each image with its own
         # patches as one grouped convolution, and ONNX's `group` is a constant): batch 1, run image by image
         dynamic = {k: {d: v for d, v in dims.items() if d != 0} for k, dims in dynamic.items()}
+        example = tuple(t[:1] for t in example)
         program = _export(graph.eval(), example, dynamic, opset, names, name)
     return _write(program, out, metadata, "pipeline" if pipeline else "network", opset, tuple(example[0].shape))
 
