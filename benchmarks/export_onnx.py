@@ -201,7 +201,7 @@ def main() -> None:
             for f in files.values():
                 f.unlink()
     if a.only:  # a partial run replaces its models' rows and keeps the others
-        rows = kept_rows(a.name, rows, lambda r: (r["model"], r["size"]))
+        rows = kept_rows(a.name, rows, lambda r: r["model"])
         if speed_rows:
             speed_rows = kept_rows(a.name + "_speed", speed_rows, lambda r: r["model"])
     notes = (f"ONNX Runtime {onnxruntime.__version__} (CPUExecutionProvider, default threads), opset 18, float32. "
