@@ -70,3 +70,17 @@ def random_square_crop(im, rng, lo: float, size: int):
     x, y = rng.integers(0, im.width - s + 1), rng.integers(0, im.height - s + 1)
     c = im.crop((x, y, x + s, y + s)).resize((size, size), Image.BICUBIC)
     return c.transpose(Image.FLIP_LEFT_RIGHT) if rng.random() < 0.5 else c
+
+
+def median_seconds(fn, repeats: int) -> float:
+    """Median wall time of `repeats` calls of `fn` after one warm-up call."""
+    import statistics
+    import time
+
+    fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)

@@ -20,7 +20,6 @@ alone in each runtime; with the files' sizes.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -32,7 +31,7 @@ import torch
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import kept_rows, write  # noqa: E402
+from _common import kept_rows, median_seconds, write  # noqa: E402
 
 PHOTO_GRADE = ["lama-big", "lama-fourier", "migan-256-places2", "migan-512-places2", "aotgan-places2",
                "deepfillv2-places", "medfe-celeba256"]
@@ -126,16 +125,6 @@ def accuracy(name: str, folder: Path, photos: Path, tmp: Path) -> tuple[list[dic
     return rows, files
 
 
-def seconds(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
-
-
 def speed(name: str, folder: Path, files: dict, photos: Path, repeats: int) -> dict:
     import onnxruntime as ort
 
@@ -161,10 +150,10 @@ def speed(name: str, folder: Path, files: dict, photos: Path, repeats: int) -> d
 
     row = {"model": name, "params": sum(p.numel() for p in model.parameters()),
            "onnx_MB": round(files["pipeline"].stat().st_size / 1e6, 1),
-           "torch_inpaint_s": seconds(lambda: model.inpaint(img, m, hd_strategy="original"), repeats),
-           "onnx_inpaint_s": seconds(lambda: onnx_model.inpaint(img, m, hd_strategy="original"), repeats),
-           "torch_net_s": seconds(torch_net, repeats),
-           "onnx_net_s": seconds(lambda: session.run(None, feed), repeats)}
+           "torch_inpaint_s": median_seconds(lambda: model.inpaint(img, m, hd_strategy="original"), repeats),
+           "onnx_inpaint_s": median_seconds(lambda: onnx_model.inpaint(img, m, hd_strategy="original"), repeats),
+           "torch_net_s": median_seconds(torch_net, repeats),
+           "onnx_net_s": median_seconds(lambda: session.run(None, feed), repeats)}
     row["speedup"] = round(row["torch_inpaint_s"] / row["onnx_inpaint_s"], 2)
     row["net_speedup"] = round(row["torch_net_s"] / row["onnx_net_s"], 2)
     for k in ("torch_inpaint_s", "onnx_inpaint_s", "torch_net_s", "onnx_net_s"):

@@ -13,7 +13,6 @@ matmul peak, measured in the same run.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -22,25 +21,15 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import write  # noqa: E402
+from _common import median_seconds, write  # noqa: E402
 
 COLUMNS = ["model", "size", "batch", "release_ms", "ours_ms_nchw", "ours_ms_channels_last", "speedup",
            "gflop_per_img", "ours_gflops", "peak_fraction"]
 
 
-def bench(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
-
-
 def matmul_peak(n: int = 2048, repeats: int = 5) -> float:
     a, b = torch.randn(n, n), torch.randn(n, n)
-    return 2 * n ** 3 / bench(lambda: a @ b, repeats) / 1e9
+    return 2 * n ** 3 / median_seconds(lambda: a @ b, repeats) / 1e9
 
 
 def flops(fn) -> float:
@@ -117,11 +106,11 @@ def main() -> None:
                 x = torch.rand(batch, 3, size, size)
                 m = torch.zeros(batch, 1, size, size)
                 m[..., size // 4: size // 2, size // 3: 2 * size // 3] = 1
-                release_s = bench(lambda: theirs(x, m), a.repeats)
-                nchw = bench(lambda: ours.run(x, m), a.repeats)
+                release_s = median_seconds(lambda: theirs(x, m), a.repeats)
+                nchw = median_seconds(lambda: ours.run(x, m), a.repeats)
                 ours.to(memory_format=torch.channels_last)
                 xc, mc = x.contiguous(memory_format=torch.channels_last), m.contiguous(memory_format=torch.channels_last)
-                cl = bench(lambda: ours.run(xc, mc), a.repeats)
+                cl = median_seconds(lambda: ours.run(xc, mc), a.repeats)
                 ours.to(memory_format=torch.contiguous_format)
                 best = min(nchw, cl)
                 f = flops(lambda: ours.run(x[:1], m[:1]))
