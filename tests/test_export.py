@@ -277,3 +277,29 @@ def test_a_network_whose_batch_cannot_be_symbolic_is_written_at_batch_1_and_run_
     mask[:, 20:50, 30:70] = 255
     got = load(str(out)).inpaint(img, mask, hd_strategy="original")
     assert np.abs(got.astype(int) - model.inpaint(img, mask, hd_strategy="original").astype(int)).max() <= 1
+
+
+def test_an_export_never_replaces_a_file_that_appeared_meanwhile_and_follows_the_umask(tmp_path, monkeypatch):
+    """Two runs exporting to one name: the check before the export passes for both, so the final step is a hard link
+    that fails when the other run's file is there (as folder inpaint's outputs); the file gets the umask's mode."""
+    import inpaintzoo.export.onnx as E
+
+    model = quiet_load("core-shapes-tiny")
+    out = tmp_path / "m.onnx"
+    real_save = __import__("onnx").save_model
+
+    def save_and_race(proto, path):  # another run's file lands while this one writes
+        real_save(proto, path)
+        out.write_bytes(b"the other run's file")
+
+    monkeypatch.setattr("onnx.save_model", save_and_race)
+    with pytest.raises(InputError, match="appeared while exporting"):
+        E.export_onnx(model, out, pipeline=False, overwrite=False)
+    assert out.read_bytes() == b"the other run's file"
+    assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]  # no temporary left
+    monkeypatch.setattr("onnx.save_model", real_save)
+    out.unlink()
+    E.export_onnx(model, out, pipeline=False, overwrite=False)
+    from inpaintzoo.paths import umask
+
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask()

@@ -58,7 +58,8 @@ def cmd_export(a: argparse.Namespace) -> int:
     model = load_dir(folder, "cpu")
     started = time.perf_counter()
     done = export_onnx(model, out, pipeline=a.pipeline, opset=a.opset, dtype=a.dtype, size=a.size,
-                       metadata={**model_metadata(model, str(a.model), folder), "dtype": a.dtype})
+                       metadata={**model_metadata(model, str(a.model), folder), "dtype": a.dtype},
+                       overwrite=a.overwrite)
     line = (f"wrote {out} ({done.bytes / 1e6:.1f} MB, {done.graph}, opset {done.opset}, {a.dtype}, "
             f"{time.perf_counter() - started:.0f} s)")
     if not a.no_check:

@@ -63,8 +63,9 @@ def example_size(model: Any, size: int | None) -> tuple[int, int]:
 
 
 def export_onnx(model: Any, out: Path, *, pipeline: bool, opset: int = DEFAULT_OPSET, dtype: str = "float32",
-                size: int | None = None, metadata: dict[str, str] | None = None) -> Exported:
-    """Write `model` (an InpaintModel) to `out` as the network alone or, with `pipeline`, the whole contract."""
+                size: int | None = None, metadata: dict[str, str] | None = None, overwrite: bool = True) -> Exported:
+    """Write `model` (an InpaintModel) to `out` as the network alone or, with `pipeline`, the whole contract;
+    without `overwrite`, a file at `out` is never replaced."""
     check_opset(opset)
     if dtype not in DTYPES:
         raise InputError(f"--dtype {dtype}: expected one of {', '.join(DTYPES)}")
@@ -105,7 +106,8 @@ def export_onnx(model: Any, out: Path, *, pipeline: bool, opset: int = DEFAULT_O
         dynamic = {k: {d: v for d, v in dims.items() if d != 0} for k, dims in dynamic.items()}
         example = tuple(t[:1] for t in example)
         program = _export(graph.eval(), example, dynamic, opset, names, name)
-    return _write(program, out, metadata, "pipeline" if pipeline else "network", opset, tuple(example[0].shape))
+    return _write(program, out, metadata, "pipeline" if pipeline else "network", opset, tuple(example[0].shape),
+                  overwrite)
 
 
 def check_inputs(c: Any, graph: str, example: tuple) -> tuple[Any, Any]:
@@ -166,7 +168,8 @@ def warnings_off():
             logging.disable(logging.NOTSET)
 
 
-def _write(program: Any, out: Path, metadata: dict[str, str], graph: str, opset: int, example: tuple) -> Exported:
+def _write(program: Any, out: Path, metadata: dict[str, str], graph: str, opset: int, example: tuple,
+           overwrite: bool = True) -> Exported:
     import onnx
 
     proto = program.model_proto
@@ -174,11 +177,21 @@ def _write(program: Any, out: Path, metadata: dict[str, str], graph: str, opset:
         entry = proto.metadata_props.add()
         entry.key, entry.value = META + key, value
     out.parent.mkdir(parents=True, exist_ok=True)
+    from ..paths import umask
+
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
     os.close(fd)
     try:
         onnx.save_model(proto, tmp)
-        os.replace(tmp, out)
+        os.chmod(tmp, 0o666 & ~umask())  # mkstemp's 0600 is not what the user's umask asks for
+        if overwrite:
+            os.replace(tmp, out)
+        else:  # as save_image's exclusive write: a file another run wrote meanwhile is never replaced
+            try:
+                os.link(tmp, out)
+            except FileExistsError:
+                raise InputError(f"-o {out}: appeared while exporting (another run wrote it); choose another name "
+                                 f"or pass --overwrite") from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
