@@ -180,6 +180,10 @@ def test_bad_exports_are_one_line_and_write_nothing(tmp_path, capsys):
     assert "runs at 32×32 only" in capsys.readouterr().err
     assert main(["export", "core-shapes-tiny", "-o", str(tmp_path / "y.txt")]) == 2
     assert "ending in .onnx" in capsys.readouterr().err
+    (tmp_path / "afile").write_text("x")
+    assert main(["export", "core-shapes-tiny", "-o", str(tmp_path / "afile" / "x.onnx")]) == 2
+    assert "afile is a file, not a folder" in capsys.readouterr().err
+    (tmp_path / "afile").unlink()
     (tmp_path / "taken.onnx").write_bytes(b"keep")
     assert main(["export", "core-shapes-tiny", "-o", str(tmp_path / "taken.onnx")]) == 2
     assert "exists" in capsys.readouterr().err and (tmp_path / "taken.onnx").read_bytes() == b"keep"

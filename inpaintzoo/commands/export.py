@@ -44,6 +44,9 @@ def cmd_export(a: argparse.Namespace) -> int:
         raise InputError(f"-o {out}: is a folder; give a .onnx file name")
     if out.exists() and not a.overwrite:
         raise InputError(f"-o {out}: exists; choose another name or pass --overwrite")
+    from ..images import check_parent
+
+    check_parent(out)  # a parent that is a file or not writable: said before a model is loaded
     check_opset(a.opset)  # said before a model is loaded
     _need_onnx()
     from ..fetch import precheck
