@@ -22,10 +22,12 @@ background lift it; hole L1 is the steadier column. torch.compile was measured f
 | `throughput.py` | train img/s, inference ms/img, FLOPs, GFLOP/s vs the matmul peak, channels_last, peak memory |
 | `release_parity.py` | each converter against its release's own code (a checkout given by path): network output and `inpaint()` differences, per file layout and size (`parity_*.py`: one module per release) |
 | `release_speed.py` | each ported network beside the release's own, same input, one run: 512² (MEDFE 256²) at batch 1 and 4, NCHW and channels_last, GFLOP/s against the matmul peak |
+| `release_speed.py --mmagic … --name release_speed_mmagic` | the same for mmagic's older models (DeepFill v2 and v1, Global&Local, PConv) beside mmagic's own modules |
 | `hd_photos.py` | big-lama on photo sizes under each HD strategy (time, peak memory), a folder of mixed-size photos (img/s, data share), LaMa's predict.py steps beside `inpaint()`, bfloat16 against float32 per model |
 | `zoo_speed.py` | CPU seconds of every zoo entry on one 512² photo (`inpaintzoo list`'s CPU column, registry.toml) |
 | `demo_speed.py` | `inpaintzoo demo` in headless Chromium: launch to page, to model ready, click to result |
 | `seed_do_diagnosis.py` | why do() through the learned graph loses: the learned mechanisms against the true children and all true labels, and the causal layer's two intervention modes on the same weights |
+| `seed_do_diagnosis.py … --name seed_do_consistency` | the same on CausalVAE + PC trained without and with `causalvae.do_consistency` (issue 37; trained by `seed_causal_nvae.py`) |
 | `startup.py` | CLI start-up (`--version`, `--help`, `list`, `plugins`, `components`, an offline refusal, a 12 MP crop inpaint) beside `python -c "import torch"` |
 | `finetune_e2e.py` | one fine-tune as a user runs it: a release-layout LaMa-Fourier fetched, trained with LaMa's recipe, killed with SIGKILL and resumed (bit-identical), evaluated, pushed to a Hub-compatible server and loaded back |
 | `train_parity.py` | LaMa's and AOT-GAN's training against their releases' own code: each loss's value and gradient, the discriminators, one whole iteration (every weight after both Adam steps), iteration time and peak memory |
@@ -33,7 +35,7 @@ background lift it; hole L1 is the steadier column. torch.compile was measured f
 | `release_parity.py --name release_parity_load` | the same parity through `load()` exactly as a user calls it (the contract's layout and normalisation), for LaMa, AOT-GAN and DeepFill v2 |
 | `train_parity_deepfill.py` | DeepFill v2's training against mmagic's own modules: each L1 term of both stages, the hinge loss's two sides, the SN-PatchGAN discriminator, one whole iteration (`TwoStageInpaintor.train_step`'s body), iteration time and peak memory |
 | `hostile_sweep.py` | a sweep of 400+ hostile and careless inputs (checkpoints, model folders, images, specs, ONNX files, options), each its own `inpaintzoo` process: tracebacks, hangs, peak memory over 1 GiB, silent results, leftovers, code run |
-| `release_parity.py --aotgan … --mmagic … --name release_parity_mmagic` | the mmagic-released models (AOT-GAN's mmagic layout, DeepFill v2 and v1, Global&Local) beside mmagic's own modules through `load()` |
+| `release_parity.py --aotgan … --mmagic … --name release_parity_mmagic` | the mmagic-released models (AOT-GAN's mmagic layout, DeepFill v2 and v1, Global&Local, PConv) beside mmagic's own modules through `load()` |
 | `export_onnx.py` | `inpaintzoo export`: each photo-grade and shipped model's ONNX files (network alone, whole pipeline) run by ONNX Runtime beside `inpaint()` on photos at three sizes; `export_onnx_speed`: both runtimes at 512², batch 1, and the file sizes |
 """
 

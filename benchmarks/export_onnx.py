@@ -12,7 +12,8 @@ ImageNet sample photos at three sizes (one not a multiple of the network's):
 
 Speed (`--speed`): one 512² photo, batch 1, median of `--repeats` after a warm-up, on this CPU: `inpaint()` in
 PyTorch (the layout `load()` gives) against `load("file.onnx").inpaint()` on the pipeline file, and the network
-alone in each runtime; with the files' sizes.
+alone in each runtime; with the files' sizes. The files write Fourier layers as DFT-matrix products (the default);
+for a model that has them, `onnx_net_dft_operator_s` times its network written with ONNX's DFT operator instead.
 
     git -C /work/.mirror/EliSchwartz+imagenet-sample-images/repo archive HEAD | (mkdir -p /tmp/in1k && tar x -C /tmp/in1k)
     python benchmarks/export_onnx.py --photos /tmp/in1k --speed
@@ -40,7 +41,7 @@ SIZES = [(256, 256), (512, 512), (333, 517)]
 PHOTOS = ["n01440764_tench.JPEG", "n02099601_golden_retriever.JPEG", "n09472597_volcano.JPEG"]
 COLUMNS = ["model", "size", "weights", "saturated", "net_max", "pipe_levels", "outside_identical", "error"]
 SPEED = ["model", "params", "onnx_MB", "torch_inpaint_s", "onnx_inpaint_s", "speedup", "torch_net_s", "onnx_net_s",
-         "net_speedup"]
+         "net_speedup", "onnx_net_dft_operator_s"]
 
 
 def photo(folder: Path, name: str, h: int, w: int) -> np.ndarray:
@@ -125,11 +126,13 @@ def accuracy(name: str, folder: Path, photos: Path, tmp: Path) -> tuple[list[dic
     return rows, files
 
 
-def speed(name: str, folder: Path, files: dict, photos: Path, repeats: int) -> dict:
+def speed(name: str, folder: Path, files: dict, photos: Path, repeats: int, tmp: Path) -> dict:
+    import onnx
     import onnxruntime as ort
 
     from inpaintzoo import contract as C
     from inpaintzoo import load
+    from inpaintzoo.export.onnx import export_onnx
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -156,6 +159,11 @@ def speed(name: str, folder: Path, files: dict, photos: Path, repeats: int) -> d
            "onnx_net_s": median_seconds(lambda: session.run(None, feed), repeats)}
     row["speedup"] = round(row["torch_inpaint_s"] / row["onnx_inpaint_s"], 2)
     row["net_speedup"] = round(row["torch_net_s"] / row["onnx_net_s"], 2)
+    operator = export_onnx(model, tmp / f"{name}-dft-operator.onnx", pipeline=False, dft="operator").path
+    if "DFT" in {n.op_type for n in onnx.load(str(operator)).graph.node}:
+        dft_session = ort.InferenceSession(str(operator))
+        row["onnx_net_dft_operator_s"] = round(median_seconds(lambda: dft_session.run(None, feed), repeats), 3)
+    operator.unlink()
     for k in ("torch_inpaint_s", "onnx_inpaint_s", "torch_net_s", "onnx_net_s"):
         row[k] = round(row[k], 3)
     print("  ", row, flush=True)
@@ -186,14 +194,15 @@ def main() -> None:
                 continue
             rows += got
             if a.speed and name in PHOTO_GRADE:
-                speed_rows.append(speed(name, folder, files, a.photos, a.repeats))
+                speed_rows.append(speed(name, folder, files, a.photos, a.repeats, tmp))
             for f in files.values():
                 f.unlink()
     if a.only:  # a partial run replaces its models' rows and keeps the others
         rows = kept_rows(a.name, rows, lambda r: r["model"])
         if speed_rows:
             speed_rows = kept_rows(a.name + "_speed", speed_rows, lambda r: r["model"])
-    notes = (f"ONNX Runtime {onnxruntime.__version__} (CPUExecutionProvider, default threads), opset 18, float32. "
+    notes = (f"ONNX Runtime {onnxruntime.__version__} (CPUExecutionProvider, default threads), opset 18, float32, "
+             f"Fourier layers as DFT-matrix products (--dft matmul, the default). "
              f"Photos: {', '.join(PHOTOS)} (EliSchwartz/imagenet-sample-images), centre-cropped; holes: a thick "
              f"stroke and a box. Command: python benchmarks/export_onnx.py --photos /tmp/in1k"
              + (" --speed" if a.speed else ""))

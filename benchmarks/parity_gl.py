@@ -60,25 +60,36 @@ def randomise(net: torch.nn.Module, seed: int) -> None:
                 b.copy_(0.5 + torch.rand(b.shape, generator=g))
 
 
-def run(checkout: Path, work: Path) -> list[dict]:
+def convert_mmagic(net: torch.nn.Module, entry: str, work: Path, extra: dict | None = None):
+    """`net`'s weights saved as an mmagic checkpoint (`state_dict` with `generator.*`, plus `extra` keys), converted
+    with `inpaintzoo convert ENTRY` and loaded back as a user loads it."""
     from inpaintzoo import load
     from inpaintzoo.cli import main
 
+    state = {**{f"generator.{k}": v for k, v in net.state_dict().items()}, **(extra or {})}
+    torch.save({"meta": {"mmagic": "1.x"}, "state_dict": state}, work / f"{entry}.pth")
+    out = work / f"{entry}-converted"
+    assert main(["convert", entry, str(work / f"{entry}.pth"), "--out", str(out), "--overwrite"]) == 0
+    return load(out)
+
+
+def sample(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """A random h×w RGB image and a 0/1 hole of two boxes (one touching the border)."""
+    image = (rng.random((h, w, 3)) * 255).astype(np.uint8)
+    hole = np.zeros((h, w), np.uint8)
+    hole[h // 4: h // 2, w // 3: 2 * w // 3] = 1
+    hole[h - h // 6:, : w // 5] = 1
+    return image, hole
+
+
+def run(checkout: Path, work: Path) -> list[dict]:
     net = mmagic_gl(checkout).eval()
     randomise(net, 0)
-    state = {f"generator.{k}": v for k, v in net.state_dict().items()}
-    state["disc.global_disc.conv1.conv.weight"] = torch.zeros(64, 3, 5, 5)
-    torch.save({"meta": {"mmagic": "1.x"}, "state_dict": state}, work / "gl.pth")
-    out = work / "gl-converted"
-    assert main(["convert", "gl-places", str(work / "gl.pth"), "--out", str(out), "--overwrite"]) == 0
-    ours = load(out)
+    ours = convert_mmagic(net, "gl-places", work, {"disc.global_disc.conv1.conv.weight": torch.zeros(64, 3, 5, 5)})
     rows = []
     rng = np.random.default_rng(0)
     for h, w in ((256, 256), (200, 328)):
-        image = (rng.random((h, w, 3)) * 255).astype(np.uint8)
-        hole = np.zeros((h, w), np.uint8)
-        hole[h // 4: h // 2, w // 3: 2 * w // 3] = 1
-        hole[h - h // 6:, : w // 5] = 1
+        image, hole = sample(rng, h, w)
         bgr = torch.from_numpy(image[..., ::-1].copy()).permute(2, 0, 1)[None].float()
         m = torch.from_numpy(hole)[None, None].float()
         masked = (bgr * (1 - m) + 127.5 * m - 127.5) / 127.5

@@ -46,7 +46,7 @@ def main() -> None:
     ap.add_argument("--migan", type=Path, help="checkout of Picsart-AI-Research/MI-GAN")
     ap.add_argument("--aotgan", type=Path, help="checkout of researchmm/AOT-GAN-for-Inpainting")
     ap.add_argument("--mmagic", type=Path, help="checkout of open-mmlab/mmagic (needs mmengine and mmcv-lite): "
-                                                "AOT-GAN's mmagic layout, DeepFill v2 and v1, Global&Local")
+                                                "AOT-GAN's mmagic layout, DeepFill v2 and v1, Global&Local, PConv")
     ap.add_argument("--name", default="release_parity")
     a = ap.parse_args()
     torch.set_grad_enabled(False)
@@ -78,9 +78,10 @@ def main() -> None:
             import parity_deepfill
 
             import parity_gl
+            import parity_pconv
 
             rows += parity_deepfill.run(a.mmagic, Path(tmp)) + parity_deepfill.run(a.mmagic, Path(tmp), version=1)
-            rows += parity_gl.run(a.mmagic, Path(tmp))
+            rows += parity_gl.run(a.mmagic, Path(tmp)) + parity_pconv.run(a.mmagic, Path(tmp))
     notes = ("Release commits: " + "; ".join(f"{k} {v}" for k, v in commits.items()) + ". Random weights with "
              "randomised BatchNorm statistics; net_* compare the network outputs (empty where the size needs padding, "
              "which the network itself does not do); inpaint_hole_max_float compares inpaint() with the release's "

@@ -71,6 +71,23 @@ def releases(a, work: Path):
         torch.save({"state_dict": {f"generator.{k}": v for k, v in encdec.state_dict().items()}}, work / "df.pth")
         out.append(("DeepFill v2", lambda x, m, g=encdec: g(torch.cat([(x * 2 - 1) * (1 - m), torch.ones_like(m), m], 1)),
                     "deepfillv2-places", work / "df.pth", 512, True))
+        v1 = parity_deepfill.mmagic_encdec(a.mmagic, "base_deepfillv1.py").eval()
+        torch.save({"state_dict": {f"generator.{k}": v for k, v in v1.state_dict().items()}}, work / "df1.pth")
+        out.append(("DeepFill v1", lambda x, m, g=v1: g(torch.cat([(x * 2 - 1) * (1 - m), torch.ones_like(m), m], 1)),
+                    "deepfillv1-places", work / "df1.pth", 512, True))
+        import parity_gl
+        import parity_pconv
+
+        gl = parity_gl.mmagic_gl(a.mmagic).eval()
+        parity_gl.randomise(gl, 0)
+        torch.save({"state_dict": {f"generator.{k}": v for k, v in gl.state_dict().items()}}, work / "gl.pth")
+        out.append(("Global&Local", lambda x, m, g=gl: g(torch.cat([(x * 2 - 1) * (1 - m), m], 1)), "gl-places",
+                    work / "gl.pth", 512, True))
+        pc = parity_pconv.mmagic_pconv(a.mmagic).eval()
+        parity_gl.randomise(pc, 0)
+        torch.save({"state_dict": {f"generator.{k}": v for k, v in pc.state_dict().items()}}, work / "pconv.pth")
+        out.append(("PConv", lambda x, m, g=pc: g((x * 2 - 1) * (1 - m), (1 - m).repeat(1, 3, 1, 1))[0], "pconv-places",
+                    work / "pconv.pth", 512, True))
     if a.medfe:
         import parity_medfe
 

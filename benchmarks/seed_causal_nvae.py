@@ -13,12 +13,15 @@ Variants:
   features passed to the decoder for the visible region only, and a whole-image hole in 25 % of the draws;
 - causalvae-pendulum + PC: the released architecture with the graph's support found by PC;
 - causalvae-pendulum + PC + parents: the same with `mechanism = "parents"` (each child drawn by an MLP over its
-  parents taken apart; issue 28). benchmarks/seed_do_diagnosis.py then compares do() modes on the trained runs.
+  parents taken apart; issue 28). benchmarks/seed_do_diagnosis.py then compares do() modes on the trained runs;
+- causalvae-pendulum + PC + do-consistency: + PC, with `causalvae.do_consistency` (the decoder trained on intervened
+  latents, read back by the encoder; issue 37) and do() by the latent path that loss trains.
 
     python benchmarks/seed_causal_nvae.py --variants causal-nvae-pendulum --seeds 0 1 2
     python benchmarks/seed_causal_nvae.py --variants causalvae-pendulum --seeds 0 --minutes 13   # rows are merged
     python benchmarks/seed_causal_nvae.py --variants "causalvae-pendulum + PC" --seeds 0 --minutes 13
     python benchmarks/seed_causal_nvae.py --variants "causalvae-pendulum + PC + parents" --seeds 0 --minutes 13
+    python benchmarks/seed_causal_nvae.py --variants "causalvae-pendulum + PC" "causalvae-pendulum + PC + do-consistency" --seeds 0 --minutes 13
 """
 from __future__ import annotations
 
@@ -59,6 +62,11 @@ VARIANTS = {  # name → (zoo entry, how its spec is changed)
     # issue 28: the children drawn by an MLP over their parents taken apart (G_j), not g_j of one sum
     "causalvae-pendulum + PC + parents": ("causalvae-pendulum", lambda raw: apply(
         causalvae_at_32(raw), {"prior.discovery": "pc", "prior.mechanism": "parents"})),
+    # issue 37: the decoder trained on what do() feeds it (causalvae.do_consistency), do() by the latent path it trains
+    "causalvae-pendulum + PC + do-consistency": ("causalvae-pendulum", lambda raw: apply(
+        causalvae_at_32(raw), {"prior.discovery": "pc", "prior.intervention": "latent",
+                               "losses.do_consistency.type": "causalvae.do_consistency",
+                               "losses.do_consistency.weight": 1.0})),
 }
 
 

@@ -94,15 +94,16 @@ def main() -> None:
     ap.add_argument("models", nargs="+", help="zoo names or model folders of causal pendulum models")
     ap.add_argument("--n", type=int, default=64)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--name", default="seed_do_diagnosis", help="results file name (benchmarks/results/NAME.*)")
     a = ap.parse_args()
     rows = [r for m in a.models for r in diagnose(m, a.n, a.seed)]
-    write("seed_do_diagnosis", rows, ["model", "concept", "descendants", "learned", "oracle_children", "all_labels",
+    write(a.name, rows, ["model", "concept", "descendants", "learned", "oracle_children", "all_labels",
                                       "child_error", "per_concept", "readback", "nondesc"],
           notes=f"PSNR (dB) against the renderer's true counterfactual on {a.n} held-out scenes, do() values from donor "
                 "scenes; child_error in prior units. Rows 'all, do() by MODE': the layer's `intervention` setting switched "
                 "on the same weights; learned = mean do() PSNR, per_concept = pendulum / light / shadow_length / "
                 "shadow_position, readback and nondesc as in seed_causal_nvae. Command: python "
-                "benchmarks/seed_do_diagnosis.py " + " ".join(a.models))
+                "benchmarks/seed_do_diagnosis.py " + " ".join(a.models) + (f" --name {a.name}" if a.name != "seed_do_diagnosis" else ""))
 
 
 if __name__ == "__main__":

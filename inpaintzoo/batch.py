@@ -243,13 +243,18 @@ class PresetRule:
 
 def run(model: Any, jobs: list[Job], *, batch_size: int = 1, workers: int = 0, max_pixels: int, rule: Any = None,
         infer: dict[str, Any] | None = None, progress: Any = None, exclusive: bool = False, quality: int | None = None,
-        stats: dict | None = None) -> tuple[int, list[tuple[Path, str]], list[tuple[Path, str]]]:
+        stats: dict | None = None, seed: int | None = None,
+        root: Path | None = None) -> tuple[int, list[tuple[Path, str]], list[tuple[Path, str]]]:
     """Inpaint every job; returns (done, skipped, failed), the last two with reasons. Each output appears whole
     or not at all; with `exclusive`, an output another run wrote meanwhile is kept (and this one skipped).
-    `stats['data_wait']` receives the seconds spent waiting for decoded images."""
+    `stats['data_wait']` receives the seconds spent waiting for decoded images. With `seed`, a model that samples
+    draws each image's noise from `image_seed(seed, its path relative to root)`: the same file gives the same
+    result whatever its batch, worker or rank."""
     import numpy as np
     from PIL import Image
     from torch.utils.data import DataLoader
+
+    from .model import image_seed
 
     from .procs import worker_init
 
@@ -261,13 +266,16 @@ def run(model: Any, jobs: list[Job], *, batch_size: int = 1, workers: int = 0, m
         failed += [(jobs[i].image, err) for i, _, _, err in group if err is not None]
         if not ok:
             continue
+        kwargs = dict(infer or {})
+        if seed is not None and getattr(model, "samples", False):  # an ONNX file or a deterministic model: no noise
+            kwargs["seed"] = [image_seed(seed, _key(jobs[i].image, root)) for i, _, _ in ok]
         try:
             if len(ok) == 1:
-                results = [model.inpaint(ok[0][1], ok[0][2], **(infer or {}))]
+                results = [model.inpaint(ok[0][1], ok[0][2], **kwargs)]
             else:
                 arr = np.stack([np.asarray(img) for _, img, _ in ok])
                 masks = np.stack([np.asarray(m) for _, _, m in ok])
-                results = [Image.fromarray(r) for r in model.inpaint(arr, masks, **(infer or {}))]
+                results = [Image.fromarray(r) for r in model.inpaint(arr, masks, **kwargs)]
         except InputError as exc:
             failed += [(jobs[i].image, str(exc)) for i, _, _ in ok]
             continue
@@ -280,6 +288,17 @@ def run(model: Any, jobs: list[Job], *, batch_size: int = 1, workers: int = 0, m
         if progress is not None:
             progress(len(group))
     return done, skipped, failed
+
+
+def _key(image: Path, root: Path | None) -> str:
+    """An image's name in its run: its path relative to the input folder; a single input is image 0, as
+    `model.inpaint(image, mask, seed=S)` takes it."""
+    if root is not None:
+        try:
+            return image.relative_to(root).as_posix()
+        except ValueError:
+            pass
+    return "0"
 
 
 def summary(done: int, skipped: list, failed: list, seconds: float, where: str = "") -> list[str]:

@@ -9,6 +9,7 @@ Anything unexpected (an unreadable cache, a package that cannot be located) fall
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -60,8 +61,42 @@ def _build() -> dict[str, Any]:
     return {"plugins": [i.as_dict() for i in infos],
             "components": [{"name": e.name, "kind": e.kind, "plugin": e.plugin, "doc": e.doc,
                             "defaults": {k: f.default for k, f in e.config.model_fields.items()
-                                         if k in BACKBONE_FIELDS and isinstance(f.default, str)}}
+                                         if k in BACKBONE_FIELDS and isinstance(f.default, str)},
+                            **_samples(e)}
                            for e in host.registry]}
+
+
+def draws_noise(samples: bool | str, cfg: Any, default: bool = False) -> bool:
+    """A component's `samples` declaration (interfaces.Component.samples) evaluated on its config: a config object,
+    or a spec's dict of the fields it sets (`default`, the field's own default, where it sets none)."""
+    if isinstance(samples, bool):
+        return samples
+    return bool(cfg.get(samples, default) if isinstance(cfg, dict) else getattr(cfg, samples, default))
+
+
+def spec_samples(spec: dict[str, Any]) -> bool:
+    """Whether a model built from `spec` (a dict) draws random numbers at inference, from the catalog alone."""
+    known = _components()
+    for section in ("encoder", "prior", "decoder"):
+        body = spec.get(section) if isinstance(spec.get(section), dict) else {}
+        c = known.get(body.get("type", ""))
+        if c is not None and draws_noise(c.get("samples", False), body, c.get("samples_default", False)):
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=1)
+def _components() -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in listing()["components"]}
+
+
+def _samples(e: Any) -> dict[str, Any]:
+    """The component's `samples` declaration, with its field's default when a config field decides."""
+    samples = getattr(e.factory, "samples", False)
+    if not isinstance(samples, (bool, str)):
+        return {}
+    field = e.config.model_fields.get(samples) if isinstance(samples, str) else None
+    return {"samples": samples, **({"samples_default": bool(field.default)} if field is not None else {})}
 
 
 BACKBONE_FIELDS = ("weights", "backbone")  # the setting a component hands `backbones.load_features` as `key`

@@ -112,10 +112,12 @@ def cmd_list(a: argparse.Namespace) -> int:
     if a.json:
         print(json.dumps([e.as_dict() for e in entries], indent=2))
         return 0
-    rows = [(e.name, e.task, e.dataset, e.resolution(), _count(e.parameters), e.license or "—",
-             f"{e.cpu_seconds_512:.1f}" if e.cpu_seconds_512 else "—", e.headline(), e.weights_status()) for e in entries]
+    rows = [(e.name, e.task + (" (samples)" if e.samples() else ""), e.dataset, e.resolution(), _count(e.parameters),
+             e.license or "—", f"{e.cpu_seconds_512:.1f}" if e.cpu_seconds_512 else "—", e.headline(),
+             e.weights_status()) for e in entries]
     show(("name", "task", "data set", "resolution", "parameters", "licence", "CPU s @512²", "hole PSNR", "weights"), rows,
-         title="inpaintzoo model zoo", caption=zoo.LEGEND + ". CPU s @512²: one image on a 2-core CPU (docs/benchmarks.md)")
+         title="inpaintzoo model zoo", caption=zoo.LEGEND + ". CPU s @512²: one image on a 2-core CPU (docs/benchmarks.md). "
+                                                            "(samples): draws noise at inference; inpaint --seed fixes it")
     return 0
 
 

@@ -84,6 +84,11 @@ class Component(nn.Module):
         features for a prior, the LatentOutput for a decoder). {} when nothing needs inferring."""
         return {}
 
+    #: Whether the component draws random numbers at inference (a sampled latent, noise): True, False, or the name
+    #: of the bool config field that decides. A model that samples takes `inpaint(..., seed=)`, and `inpaintzoo
+    #: list` says so from the spec alone (this is declared, not computed, so the zoo needs no model built).
+    samples: ClassVar[bool | str] = False
+
 
 class Block(Component):
     """A reusable cell that encoders and decoders name in a spec.

@@ -6,12 +6,14 @@ never builds a loss, so it never downloads VGG weights or opens a path named in 
 """
 from __future__ import annotations
 
+import hashlib
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -19,6 +21,7 @@ from . import contract as C
 from . import hd
 from .hd import HDOptions
 from .errors import InputError
+from .catalog import draws_noise
 from .interfaces import Decoder, Discriminator, Encoder, LatentOutput, LatentPrior, Loss, LossContext
 from .spec import ModelSpec
 
@@ -154,7 +157,7 @@ class InpaintModel(nn.Module):
     @torch.inference_mode()
     def inpaint(self, image: Any, mask: Any, threshold: float | None = None, hd_strategy: str = "auto",
                 hd_crop_margin: int = 128, hd_crop_trigger: int | None = None, hd_resize_limit: int = 1280,
-                dtype: torch.dtype | str | None = None) -> Any:
+                dtype: torch.dtype | str | None = None, seed: int | Sequence[int] | None = None) -> Any:
         """Fill the holes of `image` (PIL, numpy or tensor; single or batched; any size).
 
         `mask` is 1 (or 255) in the hole. The contract's preprocessing is applied and undone here;
@@ -165,10 +168,19 @@ class InpaintModel(nn.Module):
         `hd_resize_limit` first, 'crop' runs a window of `hd_crop_margin` pixels around each hole region; 'auto'
         crops when the longer side exceeds `hd_crop_trigger` (default: 800, or twice the trained size if larger).
         `dtype` (torch.bfloat16 / float16, or their names) runs the network under autocast.
+        `seed`, for a model that samples (`model.samples`): image i of a batch draws its noise from
+        `image_seed(seed, i)` (or from `seed[i]`, one per image), so the same seed gives the same images on the same
+        device whatever else the process draws; None draws from the global generator. A model that does not
+        sample computes the same image whatever the seed.
         """
         trigger = hd_crop_trigger if hd_crop_trigger is not None else self.crop_trigger()
         opts = HDOptions(hd_strategy, hd_crop_margin, trigger, hd_resize_limit)
-        return self._infer(image, mask, threshold, None, opts, dtype)
+        return self._infer(image, mask, threshold, None, opts, dtype, seed)
+
+    @property
+    def samples(self) -> bool:
+        """Whether inference draws random numbers (a component configured to sample), so `seed=` matters."""
+        return any(draws_noise(type(c).samples, c.cfg) for c in (self.encoder, self.prior, self.decoder))
 
     def crop_trigger(self) -> int:
         """The longer side above which hd_strategy 'auto' crops: 800, or twice the trained size if larger."""
@@ -201,7 +213,7 @@ class InpaintModel(nn.Module):
         return self._infer(image, mask, threshold, dict(values), HDOptions("original"), None)
 
     def _infer(self, image: Any, mask: Any, threshold: float | None, intervention: dict[str, float] | None,
-               opts: HDOptions, dtype: torch.dtype | str | None) -> Any:
+               opts: HDOptions, dtype: torch.dtype | str | None, seed: int | Sequence[int] | None = None) -> Any:
         batch = C.image_batch(image, self.contract.channels)
         x01 = batch.tensor
         grey = x01.shape[1] == 1 and self.contract.channels == 3  # grey arrays: run as RGB, return grey
@@ -232,9 +244,13 @@ class InpaintModel(nn.Module):
                 _, pred, _, _ = self.run(xn, mn, intervention=intervention)
             return C.from_network_size(C.denormalize(pred.float(), self.contract).clamp(0, 1), how)
 
+        seeds = image_seeds(seed, x01.shape[0]) if seed is not None else None
         with eval_mode(self):
             if regenerate or intervention is not None:
                 pred01 = net(x01, m)
+            elif seeds is not None and self.samples:  # image by image, each from its own seed
+                pred01 = torch.cat([seeded(s, param.device, hd.run, net, x01[i:i + 1], m[i:i + 1], opts,
+                                           square=self.contract.resize == "fixed") for i, s in enumerate(seeds)])
             else:
                 pred01 = hd.run(net, x01, m, opts, square=self.contract.resize == "fixed")
         if grey:
@@ -248,6 +264,37 @@ class InpaintModel(nn.Module):
         mask = torch.zeros(batch_size, 1, h, w)
         mask[..., h // 4 : 3 * h // 4, w // 4 : 3 * w // 4] = 1.0
         return image, mask
+
+
+def image_seed(seed: int, key: int | str) -> int:
+    """One image's noise seed from a run's seed and the image's key (its index in a batch, or its relative path in a
+    folder run), so an image's result depends neither on the batch it is in nor on the rank that runs it."""
+    digest = hashlib.sha256(f"{seed}\0{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
+
+
+def image_seeds(seed: int | Sequence[int], n: int) -> list[int]:
+    """`seed` as one seed per image of a batch of n: an int spread by `image_seed`, or a sequence given per image."""
+    def check(v: Any, what: str) -> int:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= int(v) < 2**63:
+            raise InputError(f"{what}={v!r}: expected an integer 0…2**63−1")
+        return int(v)
+
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return [image_seed(check(seed, "seed"), i) for i in range(n)]
+    if isinstance(seed, (list, tuple)):
+        if len(seed) != n:
+            raise InputError(f"seed: {len(seed)} seeds for {n} images; give one per image or a single integer")
+        return [check(v, f"seed[{i}]") for i, v in enumerate(seed)]
+    return [check(seed, "seed")]  # says what was expected
+
+
+def seeded(seed: int, device: torch.device, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """`fn(*args)` with the global generators (CPU and this CUDA device) seeded, restored afterwards."""
+    cuda = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(seed)
+        return fn(*args, **kwargs)
 
 
 class ExtrapolationWarning(UserWarning):

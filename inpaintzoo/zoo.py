@@ -174,6 +174,15 @@ class ZooEntry:
         raw = read_toml(self.spec_path)
         return apply(raw, self.overrides) if self.overrides else raw
 
+    def samples(self) -> bool:
+        """Whether the model draws random numbers at inference (so `inpaint(seed=)` matters), from its spec."""
+        from .catalog import spec_samples
+
+        try:
+            return spec_samples(self.spec())
+        except (OSError, ValueError):
+            return False
+
     def spec_text(self) -> str:
         """The spec file as written (its comments are the documentation), with this entry's overrides written into
         it: several entries share one file (lama-fourier is lama-big's file with 9 blocks)."""
@@ -240,7 +249,8 @@ class ZooEntry:
         return trained
 
     def as_dict(self) -> dict[str, Any]:
-        d = {"name": self.name, "task": self.task, "description": self.description, "dataset": self.dataset,
+        d = {"name": self.name, "task": self.task, "samples": self.samples(), "description": self.description,
+             "dataset": self.dataset,
              "resolution": self.resolution(), "parameters": self.parameters, "license": self.license,
              "cpu_seconds_512": self.cpu_seconds_512, "paper": self.paper, "weights": self.weights_status(),
              "quality": self.quality, "hole_psnr": self.metrics.get("psnr_hole"),

@@ -1,4 +1,4 @@
-"""MI-GAN, AOT-GAN and DeepFill v2 from their releases' layouts (key/shape lists shipped with the plugins, read off the releases'
+"""MI-GAN, AOT-GAN, DeepFill v1/v2, Global&Local and PConv from their releases' layouts (key/shape lists shipped with the plugins, read off the releases'
 own code): each layout converts strictly, inpaints at two sizes with pixels outside the hole bit-identical, and a
 missing or extra key fails with the list."""
 from __future__ import annotations
@@ -17,6 +17,7 @@ MIGAN = Path(__import__("inpaintzoo_migan").__file__).parent
 AOTGAN = Path(__import__("inpaintzoo_aotgan").__file__).parent
 DEEPFILL = Path(__import__("inpaintzoo_deepfill").__file__).parent
 GL = Path(__import__("inpaintzoo_globallocal").__file__).parent
+PCONV = Path(__import__("inpaintzoo_pconv").__file__).parent
 
 
 def random_state(shapes: dict[str, list[int]], seed: int) -> dict[str, torch.Tensor]:
@@ -54,6 +55,12 @@ def layouts(tmp_path: Path) -> dict[str, tuple[str, Path, dict]]:
     torch.save({"meta": {}, "state_dict": {**gl, "disc.global_disc.conv1.conv.weight": torch.zeros(4, 3, 5, 5)}},
                tmp_path / "gl.pth")
     out["gl mmagic"] = ("gl-places", tmp_path / "gl.pth", {k: v for k, v in gl.items()})
+    pc = random_state(json.loads((PCONV / "release_keys.json").read_text()), 6)
+    pc = {k: (torch.ones_like(v) if k.endswith("weight_mask_updater") else v.abs() + 0.5 if k.endswith("running_var")
+              else torch.zeros((), dtype=torch.long) if k.endswith("num_batches_tracked") else v) for k, v in pc.items()}
+    torch.save({"meta": {}, "state_dict": pc}, tmp_path / "pconv.pth")
+    out["pconv mmagic"] = ("pconv-places", tmp_path / "pconv.pth",
+                           {k: v for k, v in pc.items() if not k.endswith("weight_mask_updater")})
     return out
 
 
@@ -63,7 +70,7 @@ def release_files(tmp_path_factory):
 
 
 @pytest.mark.parametrize("layout", ["migan authors", "migan torchscript", "aotgan authors", "aotgan mmagic",
-                                    "deepfill mmagic", "deepfill v1 mmagic", "gl mmagic"])
+                                    "deepfill mmagic", "deepfill v1 mmagic", "gl mmagic", "pconv mmagic"])
 def test_release_layouts_convert_strictly_and_inpaint(release_files, tmp_path, layout):
     from inpaintzoo import load
 
@@ -124,3 +131,19 @@ def test_the_deepfill_converter_tells_v1_from_v2(release_files, tmp_path):
         assert cfg["spec"]["model"]["name"] == name and cfg["spec"]["encoder"]["conv"] == conv
         if conv == "plain":  # v1's critics are listed as dropped, not converted
             assert not (out / "discriminator.safetensors").exists()
+
+
+def test_pconv_checks_its_mask_kernels_and_names_a_missing_one(release_files, tmp_path, capsys):
+    """The all-ones mask kernels are dropped only when they are ones; a missing layer is named as mmagic names it."""
+    full = torch.load(release_files["pconv mmagic"][1], weights_only=True)["state_dict"]
+    bad = dict(full)
+    bad["generator.encoder.enc3.conv.weight_mask_updater"] = torch.zeros_like(bad["generator.encoder.enc3.conv.weight_mask_updater"])
+    torch.save({"state_dict": bad}, tmp_path / "bad.pth")
+    capsys.readouterr()
+    assert main(["convert", "pconv-places", str(tmp_path / "bad.pth"), "--out", str(tmp_path / "m")]) == 2
+    assert "enc3.conv.weight_mask_updater is not all ones" in capsys.readouterr().err
+    missing = {k: v for k, v in full.items() if k != "generator.decoder.dec4.bn.running_var"}
+    torch.save({"state_dict": missing}, tmp_path / "missing.pth")
+    assert main(["convert", "pconv-places", str(tmp_path / "missing.pth"), "--out", str(tmp_path / "m")]) == 2
+    assert "generator.decoder.dec4.bn.running_var in missing.pth (for decoder.dec4.bn.running_var)" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()

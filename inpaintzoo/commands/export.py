@@ -29,6 +29,9 @@ def _add(sub: argparse._SubParsersAction) -> None:
                    help="weights and computation (float16 for GPU runtimes; inputs and outputs stay as above)")
     p.add_argument("--size", type=positive_int, help="the side of the example input traced (default: the trained "
                                                      "size); the file takes any size the network does")
+    p.add_argument("--dft", choices=("matmul", "operator"), default="matmul",
+                   help="Fourier layers (LaMa's FFC) as DFT-matrix products (default: faster in ONNX Runtime on CPU) "
+                        "or as ONNX's DFT operator")
     p.add_argument("--no-check", action="store_true", help="skip the ONNX Runtime check against PyTorch")
     p.add_argument("--overwrite", action="store_true", help="replace -o if it exists")
 
@@ -62,7 +65,7 @@ def cmd_export(a: argparse.Namespace) -> int:
     started = time.perf_counter()
     done = export_onnx(model, out, pipeline=a.pipeline, opset=a.opset, dtype=a.dtype, size=a.size,
                        metadata={**model_metadata(model, str(a.model), folder), "dtype": a.dtype},
-                       overwrite=a.overwrite)
+                       overwrite=a.overwrite, dft=a.dft)
     line = (f"wrote {out} ({done.bytes / 1e6:.1f} MB, {done.graph}, opset {done.opset}, {a.dtype}, "
             f"{time.perf_counter() - started:.0f} s)")
     if not a.no_check:

@@ -36,7 +36,10 @@ def _add_inpaint(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--out", required=True, help="output image (single input) or folder (relative layout kept)")
     p.add_argument("--mask-preset", help="draw a seeded mask per image instead (center, boxes, thin, medium, thick, …)")
     p.add_argument("--mask-box", metavar="X,Y,W,H", help="the same rectangle as the hole of every image")
-    p.add_argument("--seed", type=seed, default=0, help="seed of --mask-preset (image i gets seed + i; default 0)")
+    p.add_argument("--seed", type=seed, default=0,
+                   help="one seed for everything random in the run (default 0): --mask-preset's masks (image i of the "
+                        "sorted folder gets seed + i) and, for a model that samples (`inpaintzoo list` says which), "
+                        "each image's noise (drawn from the seed and the image's relative path)")
     p.add_argument("--threshold", type=fraction, help="binarise non-binary masks at this value in [0, 1]")
     p.add_argument("--resize-mask", action="store_true", help="resize masks whose size differs from their image")
     p.add_argument("--overwrite", action="store_true", help="replace outputs that exist (default: nothing is replaced: a "
@@ -121,7 +124,8 @@ def _inpaint(a: argparse.Namespace, device: Any, rule: Any, rank: int, world: in
     with steps(len(work.jobs), "inpainting", "images") as advance:
         done, skipped, failed = batch.run(model, work.jobs, batch_size=a.batch_size, workers=workers,
                                           max_pixels=a.max_pixels, rule=rule, infer=infer, progress=advance,
-                                          exclusive=not a.overwrite, quality=a.quality) if work.jobs else (0, [], [])
+                                          exclusive=not a.overwrite, quality=a.quality, seed=a.seed,
+                                          root=inp if inp.is_dir() else None) if work.jobs else (0, [], [])
     done, skipped, failed = batch.gather((done, work.skipped + skipped, work.failed + failed))
     if rank != 0:
         return 0

@@ -1,7 +1,8 @@
 """Writing a loaded model as an ONNX file, with its name, revision and contract in the file's metadata.
 
 torch's own exporter (`torch.onnx.export(dynamo=True)`: torch.export, then onnxscript's translation) is used, not
-code of ours; LaMa's Fourier units become the ONNX `DFT` operator (opset 17+, and this exporter writes 18+). The
+code of ours; LaMa's Fourier units become DFT-matrix products (`inpaintzoo.fourier`; ONNX Runtime's `DFT` operator
+is ~20× slower than PyTorch's FFT on CPU) or, with `dft="operator"`, the ONNX `DFT` operator (opset 17+). The
 file is written beside its destination and renamed into place, so a failed export leaves nothing behind.
 """
 from __future__ import annotations
@@ -21,7 +22,9 @@ from typing import Any
 import torch
 
 from ..errors import InputError
+from ..fourier import DFT_MODES, exporting_dft
 from .graphs import NetworkGraph, PipelineGraph
+from .norms import two_stage_norms
 
 from . import DEFAULT_OPSET, MIN_OPSET
 
@@ -63,16 +66,25 @@ def example_size(model: Any, size: int | None) -> tuple[int, int]:
 
 
 def export_onnx(model: Any, out: Path, *, pipeline: bool, opset: int = DEFAULT_OPSET, dtype: str = "float32",
-                size: int | None = None, metadata: dict[str, str] | None = None, overwrite: bool = True) -> Exported:
+                size: int | None = None, metadata: dict[str, str] | None = None, overwrite: bool = True,
+                dft: str = "matmul") -> Exported:
     """Write `model` (an InpaintModel) to `out` as the network alone or, with `pipeline`, the whole contract;
-    without `overwrite`, a file at `out` is never replaced."""
+    without `overwrite`, a file at `out` is never replaced. `dft`: Fourier layers as DFT-matrix products
+    ("matmul") or ONNX's DFT operator ("operator"); see `inpaintzoo.fourier`."""
     check_opset(opset)
+    if getattr(model, "samples", False):
+        raise InputError(f"{model.spec.model.name}: draws noise at inference, and an ONNX file's noise cannot be seeded "
+                         f"per call (inpaint(seed=) could not hold); export it configured not to sample (e.g. "
+                         f"[prior] sample_in_eval = false)")
     if dtype not in DTYPES:
         raise InputError(f"--dtype {dtype}: expected one of {', '.join(DTYPES)}")
+    if dft not in DFT_MODES:
+        raise InputError(f"--dft {dft}: expected one of {', '.join(DFT_MODES)}")
     h, w = example_size(model, size)
     c = model.contract
     # a copy: the caller's model keeps its dtype and layout
     model = copy.deepcopy(model).eval().to(memory_format=torch.contiguous_format, dtype=DTYPES[dtype])
+    two_stage_norms(model)  # ONNX Runtime's one-pass normalisation drifts on large maps (export/norms.py)
     if pipeline:
         graph: torch.nn.Module = PipelineGraph(model, DTYPES[dtype])
         if c.resize == "fixed":  # an example at the network's own size lets the exporter tie the output to it
@@ -94,10 +106,12 @@ def export_onnx(model: Any, out: Path, *, pipeline: bool, opset: int = DEFAULT_O
         spatial = {} if c.resize == "fixed" else {2: torch.export.Dim.AUTO, 3: torch.export.Dim.AUTO}
         dynamic = {"image": {0: batch, **spatial}, "mask": {0: batch, **spatial}}
         names = (["image", "mask"], ["prediction"])
-    metadata = {**model_metadata(model, model.spec.model.name, None), "dtype": dtype, **(metadata or {})}
+    metadata = {**model_metadata(model, model.spec.model.name, None), "dtype": dtype, "dft": dft,
+                **(metadata or {})}
     name = metadata["name"]
     try:
-        program = _export(graph.eval(), example, dynamic, opset, names, name)
+        with exporting_dft(dft):
+            program = _export(graph.eval(), example, dynamic, opset, names, name)
     except InputError:
         if pipeline:
             raise
@@ -105,7 +119,8 @@ def export_onnx(model: Any, out: Path, *, pipeline: bool, opset: int = DEFAULT_O
         # patches as one grouped convolution, and ONNX's `group` is a constant): batch 1, run image by image
         dynamic = {k: {d: v for d, v in dims.items() if d != 0} for k, dims in dynamic.items()}
         example = tuple(t[:1] for t in example)
-        program = _export(graph.eval(), example, dynamic, opset, names, name)
+        with exporting_dft(dft):
+            program = _export(graph.eval(), example, dynamic, opset, names, name)
     return _write(program, out, metadata, "pipeline" if pipeline else "network", opset, tuple(example[0].shape),
                   overwrite)
 

@@ -76,14 +76,19 @@ class OnnxModel:
 
     def inpaint(self, image: Any, mask: Any, threshold: float | None = None, hd_strategy: str = "auto",
                 hd_crop_margin: int = 128, hd_crop_trigger: int | None = None, hd_resize_limit: int = 1280,
-                dtype: Any = None) -> Any:
+                dtype: Any = None, seed: Any = None) -> Any:
         """As `InpaintModel.inpaint`; `dtype` is fixed when the file is exported (`--dtype`), so only None or
-        float32 are accepted here."""
+        float32 are accepted here. An exported file never samples (export refuses models that do), so `seed` is
+        checked as `InpaintModel.inpaint` checks it and changes nothing."""
         if dtype not in (None, "float32", torch.float32):
             raise InputError(f"dtype={dtype!r}: an ONNX file computes in the dtype it was exported with "
                              f"({self.metadata.get('dtype', 'float32')}); export again with --dtype")
         batch = C.image_batch(image, self.contract.channels)
         x01 = batch.tensor
+        if seed is not None:
+            from ..model import image_seeds
+
+            image_seeds(seed, x01.shape[0])
         grey = x01.shape[1] == 1 and self.contract.channels == 3
         if grey:
             x01 = x01.expand(-1, 3, -1, -1)

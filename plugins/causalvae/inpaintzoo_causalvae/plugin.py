@@ -2,6 +2,7 @@
 from inpaintzoo.hookspecs import hookimpl
 
 from .causal_layer import CausalLayer
+from .do_consistency import DoConsistency
 from .losses import BernoulliNLL, CausalKL, DagPenalty, LabelLoss
 from .mlp import MLPEncoder, PerConceptMLPDecoder
 from .faces import ConceptFaces
@@ -17,5 +18,6 @@ def register_components(register):
     register("loss", "causalvae.label", LabelLoss)
     register("loss", "causalvae.dag", DagPenalty)
     register("loss", "causalvae.bernoulli", BernoulliNLL)
+    register("loss", "causalvae.do_consistency", DoConsistency)
     register("dataset", "causalvae.pendulum", Pendulum)
     register("dataset", "causalvae.concept_faces", ConceptFaces)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from inpaintzoo.fourier import irfft2, rfft2
+
 Pair = tuple[Tensor, Tensor | None]  # (local, global); global is None when a block has no global channels
 
 
@@ -26,11 +28,11 @@ class FourierUnit(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         n, c, h, w = x.shape
         dtype = x.dtype
-        f = torch.fft.rfftn(x.float(), dim=(-2, -1), norm="ortho")  # n, c, h, w//2+1 (complex)
-        f = torch.stack((f.real, f.imag), dim=2).reshape(n, 2 * c, h, -1)  # channels: c0 re, c0 im, c1 re, …
+        re, im = rfft2(x.float())  # n, c, h, w//2+1 each
+        f = torch.stack((re, im), dim=2).reshape(n, 2 * c, h, -1)  # channels: c0 re, c0 im, c1 re, …
         f = self.relu(self.bn(self.conv_layer(f.to(dtype))))
         f = f.float().reshape(n, -1, 2, h, f.shape[-1])
-        out = torch.fft.irfftn(torch.complex(f[:, :, 0], f[:, :, 1]), s=(h, w), dim=(-2, -1), norm="ortho")
+        out = irfft2(f[:, :, 0], f[:, :, 1], (h, w))
         return out.to(dtype)
 
 

@@ -159,6 +159,8 @@ class HierarchicalPrior(LatentPrior):
                 self.ups.append(make_cell(cfg.cell, c, -1, expansion=cfg.expansion))
         self.register_buffer("alpha", kl_alpha(cfg.groups_per_scale), persistent=False)
 
+    samples = "sample_in_eval"
+
     def _z(self, q: Normal) -> Tensor:
         if self.training:
             return q.sample()
