@@ -67,6 +67,10 @@ VARIANTS = {  # name → (zoo entry, how its spec is changed)
         causalvae_at_32(raw), {"prior.discovery": "pc", "prior.intervention": "latent",
                                "losses.do_consistency.type": "causalvae.do_consistency",
                                "losses.do_consistency.weight": 1.0})),
+    "causalvae-pendulum + PC + do-consistency from half-way": ("causalvae-pendulum", lambda raw: apply(
+        causalvae_at_32(raw), {"prior.discovery": "pc", "prior.intervention": "latent",
+                               "losses.do_consistency.type": "causalvae.do_consistency",
+                               "losses.do_consistency.weight": 1.0, "losses.do_consistency.start": 0.5})),
 }
 
 

@@ -45,3 +45,14 @@ def test_a_few_steps_teach_the_decoder_to_carry_the_intervened_values():
         opt.step()
         losses.append(float(loss))
     assert sum(losses[-3:]) < 0.5 * sum(losses[:3])
+
+
+def test_it_is_off_until_its_start():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ctx = tiny_context(2)
+    late = DoConsistency(DoConsistencyConfig(start=0.5))
+    ctx.progress = 0.25
+    assert float(late(ctx)) == 0.0 and not late(ctx).requires_grad
+    ctx.progress = 0.75
+    assert float(late(ctx)) > 0

@@ -24,6 +24,8 @@ from .dag import causal_solve, descendants
 
 class DoConsistencyConfig(ComponentConfig):
     keep_weight: float = Field(1.0, ge=0, description="weight of the concepts do() must leave alone (non-descendants)")
+    start: float = Field(0.0, ge=0, lt=1, description="share of training before the term turns on (0: from the first "
+                                                       "step), so the encoder that reads the drawings back has learned")
 
 
 class _Reader(nn.Module):
@@ -46,6 +48,8 @@ class DoConsistency(Loss):
         model, extras = ctx.model, ctx.latent.extras
         if model is None or "labels" not in extras or not hasattr(model.prior, "concept_names"):
             raise ValueError("causalvae.do_consistency needs the causal layer as the prior and labelled training data")
+        if ctx.progress < self.cfg.start:
+            return ctx.pred.new_zeros(())
         prior = model.prior
         z, A = extras["z"].detach(), prior.A.detach()
         n, K = z.shape[0], z.shape[1]
