@@ -97,16 +97,23 @@ def run(checkout: Path, work: Path) -> list[dict]:
             theirs = net(torch.cat([masked, m], 1))
             x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
             net_d = (theirs.flip(1) - ours.run(x, m)[1]).abs()
-        fake = theirs * m + masked * (1 - m)
-        rel_f = ((fake.clamp(-1, 1) + 1) / 2)[0].permute(1, 2, 0).numpy()[..., ::-1]
-        rel_u8 = (rel_f * 255).astype(np.uint8)
-        ours_f = ours.inpaint(image.astype(np.float32) / 255, hole.astype(np.float32))
-        res_u8 = ours.inpaint(image, hole * 255)
-        hh = hole > 0
         rows.append({"release": "Global&Local", "layout": "mmagic checkpoint", "size": f"{h}×{w}",
                      "net_max": float(net_d.max()), "net_mean": float(net_d.mean()),
-                     "inpaint_hole_max_float": float(np.abs(ours_f - rel_f)[hh].max()),
-                     "inpaint_hole_max_levels": int(np.abs(res_u8.astype(int) - rel_u8.astype(int))[hh].max()),
-                     "outside_identical": bool(np.array_equal(res_u8[~hh], image[~hh]))})
+                     **against_pipeline(ours, theirs, masked, image, hole)})
         print(rows[-1], flush=True)
     return rows
+
+
+def against_pipeline(ours, theirs: torch.Tensor, masked: torch.Tensor, image: np.ndarray, hole: np.ndarray) -> dict:
+    """`inpaint()` against mmagic's test-time steps on the network output `theirs` (BGR [−1, 1]): composite with the
+    masked input, then its 8-bit image ((x + 1)·127.5, truncated)."""
+    m = torch.from_numpy(hole)[None, None].float()
+    fake = theirs * m + masked * (1 - m)
+    rel_f = ((fake.clamp(-1, 1) + 1) / 2)[0].permute(1, 2, 0).numpy()[..., ::-1]
+    rel_u8 = (rel_f * 255).astype(np.uint8)
+    ours_f = ours.inpaint(image.astype(np.float32) / 255, hole.astype(np.float32))
+    res_u8 = ours.inpaint(image, hole * 255)
+    hh = hole > 0
+    return {"inpaint_hole_max_float": float(np.abs(ours_f - rel_f)[hh].max()),
+            "inpaint_hole_max_levels": int(np.abs(res_u8.astype(int) - rel_u8.astype(int))[hh].max()),
+            "outside_identical": bool(np.array_equal(res_u8[~hh], image[~hh]))}

@@ -22,7 +22,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from parity_deepfill import mmagic_encdec  # noqa: E402
-from parity_gl import convert_mmagic, randomise, sample  # noqa: E402
+from parity_gl import against_pipeline, convert_mmagic, randomise, sample  # noqa: E402
 
 FILES = ("partial_conv.py", "mask_conv_module.py", "pconv_encoder.py", "pconv_decoder.py", "pconv_encoder_decoder.py")
 
@@ -85,19 +85,11 @@ def run(checkout: Path, work: Path) -> list[dict]:
             theirs_p, _ = net(masked_p, (1.0 - mp).repeat(1, 3, 1, 1))
             net_d = (theirs_p.flip(1) - ours.run(xp.contiguous(), mp)[1]).abs()
             theirs = C.from_network_size(theirs_p, how)
-        fake = theirs * m + masked * (1 - m)
-        rel_f = ((fake.clamp(-1, 1) + 1) / 2)[0].permute(1, 2, 0).numpy()[..., ::-1]
-        rel_u8 = (rel_f * 255).astype(np.uint8)
-        ours_f = ours.inpaint(image.astype(np.float32) / 255, hole.astype(np.float32))
-        res_u8 = ours.inpaint(image, hole * 255)
-        hh = hole > 0
         inside = theirs.expand(-1, 3, -1, -1)[m.expand(-1, 3, -1, -1) > 0]
         rows.append({"release": "PConv", "layout": "mmagic checkpoint", "size": f"{h}×{w}",
                      "saturated": float(((inside <= -1) | (inside >= 1)).float().mean()),
                      "net_max": float(net_d.max()), "net_mean": float(net_d.mean()),
-                     "inpaint_hole_max_float": float(np.abs(ours_f - rel_f)[hh].max()),
-                     "inpaint_hole_max_levels": int(np.abs(res_u8.astype(int) - rel_u8.astype(int))[hh].max()),
-                     "outside_identical": bool(np.array_equal(res_u8[~hh], image[~hh]))})
+                     **against_pipeline(ours, theirs, masked, image, hole)})
         print(rows[-1], flush=True)
     return rows
 
