@@ -30,10 +30,7 @@ FILES = ("partial_conv.py", "mask_conv_module.py", "pconv_encoder.py", "pconv_de
 def mmagic_pconv(checkout: Path):
     from mmengine.registry import MODELS
 
-    try:  # the stand-in mmagic registry of parity_deepfill (its DeepFill modules are not needed here)
-        mmagic_encdec(checkout)
-    except Exception:
-        pass
+    mmagic_encdec(checkout)  # sets up parity_deepfill's stand-in mmagic registry (as parity_gl does)
     for name in FILES:
         dotted = "mmagic.models.editors.pconv." + name[:-3]
         spec = importlib.util.spec_from_file_location(dotted, checkout / "mmagic/models/editors/pconv" / name)

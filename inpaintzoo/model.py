@@ -286,7 +286,7 @@ def image_seeds(seed: int | Sequence[int], n: int) -> list[int]:
         if len(seed) != n:
             raise InputError(f"seed: {len(seed)} seeds for {n} images; give one per image or a single integer")
         return [check(v, f"seed[{i}]") for i, v in enumerate(seed)]
-    return [check(seed, "seed")]  # says what was expected
+    raise InputError(f"seed={seed!r}: expected an integer 0…2**63−1 or one per image")
 
 
 def seeded(seed: int, device: torch.device, fn: Any, *args: Any, **kwargs: Any) -> Any:

@@ -110,8 +110,7 @@ def export_onnx(model: Any, out: Path, *, pipeline: bool, opset: int = DEFAULT_O
                 **(metadata or {})}
     name = metadata["name"]
     try:
-        with exporting_dft(dft):
-            program = _export(graph.eval(), example, dynamic, opset, names, name)
+        program = _export(graph.eval(), example, dynamic, opset, names, name, dft)
     except InputError:
         if pipeline:
             raise
@@ -119,8 +118,7 @@ def export_onnx(model: Any, out: Path, *, pipeline: bool, opset: int = DEFAULT_O
         # patches as one grouped convolution, and ONNX's `group` is a constant): batch 1, run image by image
         dynamic = {k: {d: v for d, v in dims.items() if d != 0} for k, dims in dynamic.items()}
         example = tuple(t[:1] for t in example)
-        with exporting_dft(dft):
-            program = _export(graph.eval(), example, dynamic, opset, names, name)
+        program = _export(graph.eval(), example, dynamic, opset, names, name, dft)
     return _write(program, out, metadata, "pipeline" if pipeline else "network", opset, tuple(example[0].shape),
                   overwrite)
 
@@ -150,12 +148,13 @@ def _box_mask(h: int, w: int) -> torch.Tensor:
     return m
 
 
-def _export(graph: torch.nn.Module, example: tuple, dynamic: dict, opset: int, names: tuple, name: str) -> Any:
-    """torch.onnx.export, its progress lines kept off the user's terminal; a failure is one line naming the
-    operator the exporter could not translate."""
+def _export(graph: torch.nn.Module, example: tuple, dynamic: dict, opset: int, names: tuple, name: str,
+            dft: str = "matmul") -> Any:
+    """torch.onnx.export (Fourier layers written as `dft` says), its progress lines kept off the user's terminal; a
+    failure is one line naming the operator the exporter could not translate."""
     chatter = io.StringIO()
     try:
-        with torch.no_grad(), contextlib.redirect_stdout(chatter), warnings_off():
+        with torch.no_grad(), contextlib.redirect_stdout(chatter), warnings_off(), exporting_dft(dft):
             return torch.onnx.export(graph, example, dynamo=True, opset_version=opset, input_names=names[0],
                                      output_names=names[1], dynamic_shapes=dynamic, verbose=False,
                                      external_data=False, optimize=True)

@@ -24,9 +24,9 @@ from .partial_conv import PartialConv2d
 ENCODER = [(64, 7), (128, 5), (256, 5), (512, 3)]
 
 
-def widths(layers: int, width: float) -> list[int]:
-    """The encoder's channels per level, level 0 being the image (filled in by the caller)."""
-    return [max(1, int(c * width)) for c, _ in (ENCODER + [ENCODER[-1]] * (layers - len(ENCODER)))[:layers]]
+def levels(layers: int, width: float) -> list[tuple[int, int]]:
+    """(channels, kernel) of the encoder's levels 1…layers."""
+    return [(max(1, int(c * width)), k) for c, k in (ENCODER + [ENCODER[-1]] * layers)[:layers]]
 
 
 class MaskConv(nn.Module):
@@ -75,13 +75,10 @@ class PConvEncoder(Encoder):
 
     def __init__(self, cfg: EncoderConfig):
         super().__init__(cfg)
-        cin, layers = cfg.in_channels, []
-        for i, cout in enumerate(widths(cfg.layers, cfg.width)):
-            k = (ENCODER + [ENCODER[-1]] * cfg.layers)[i][1]
-            layers.append((f"enc{i + 1}", MaskConv(cin, cout, k, 2, norm=i > 0, act="relu")))
+        cin = cfg.in_channels
+        for i, (cout, k) in enumerate(levels(cfg.layers, cfg.width)):
+            self.add_module(f"enc{i + 1}", MaskConv(cin, cout, k, 2, norm=i > 0, act="relu"))
             cin = cout
-        for name, layer in layers:
-            self.add_module(name, layer)
         self.n = cfg.layers
 
     def train(self, mode: bool = True) -> "PConvEncoder":
@@ -126,7 +123,7 @@ class PConvDecoder(Decoder):
 
     def __init__(self, cfg: DecoderConfig):
         super().__init__(cfg)
-        chans = [cfg.out_channels] + widths(cfg.layers, cfg.width)
+        chans = [cfg.out_channels] + [c for c, _ in levels(cfg.layers, cfg.width)]
         for i in range(cfg.layers, 0, -1):
             last = i == 1
             self.add_module(f"dec{i}", MaskConv(chans[i] + chans[i - 1], cfg.out_channels if last else chans[i - 1],
