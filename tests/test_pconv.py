@@ -49,3 +49,34 @@ def test_the_encoders_batch_norms_stay_frozen_in_training_unless_asked():
         enc(*enc.example_inputs())
         assert torch.equal(enc.enc2.bn.running_mean, before) == frozen
         assert enc.enc2.bn.training == (not frozen) and enc.training
+
+
+def test_an_exported_pconv_runs_in_onnx_runtime_as_in_pytorch(tmp_path):
+    """Windows with no valid pixel: ONNX Runtime once turned mmagic's 9e11 × 0 ratio into NaN; the file must match."""
+    import numpy as np
+    import pytest
+
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    from inpaintzoo import create_model
+    from inpaintzoo.export.onnx import export_onnx
+    from inpaintzoo.model import eval_mode
+
+    spec = {"model": {"name": "pconv-tiny", "image_size": [32, 32], "mean": [0.5], "std": [0.5], "hole_fill": 0.5,
+                      "size_multiple": 16, "resize": "pad", "normalize_in": "levels"},
+            "encoder": {"type": "pconv.encoder", "layers": 4, "width": 0.0625},
+            "prior": {"type": "core.identity"}, "decoder": {"type": "pconv.decoder"},
+            "losses": {"l1": {"type": "core.l1"}}}
+    torch.manual_seed(0)
+    model = create_model(spec, pretrained=False).eval()
+    export_onnx(model, tmp_path / "p.onnx", pipeline=False)
+    session = ort.InferenceSession(str(tmp_path / "p.onnx"))
+    x = torch.rand(1, 3, 48, 32)
+    m = torch.zeros(1, 1, 48, 32)
+    m[..., 8:40, 4:28] = 1  # a hole wider than the deepest windows
+    from inpaintzoo.export.graphs import NetworkGraph
+
+    with torch.no_grad(), eval_mode(model):
+        want = NetworkGraph(model)(x, m).numpy()
+    got = session.run(None, {"image": x.numpy(), "mask": m.numpy()})[0]
+    assert np.isfinite(got).all() and np.abs(got - want).max() <= 1e-5

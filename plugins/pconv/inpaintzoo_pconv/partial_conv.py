@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-#: mmagic's default: the 1e-8 added to the window's valid count before dividing
+#: mmagic's default: the 1e-8 added to the window's valid count before dividing (a no-op on whole counts ≥ 1)
 EPS = 1e-8
 
 
@@ -31,9 +31,11 @@ class PartialConv2d(nn.Conv2d):
         ones = torch.ones(1, 1, *k, dtype=parts[0][1].dtype, device=parts[0][1].device)
         with torch.no_grad():
             count = sum(x.shape[1] * F.conv2d(m, ones, stride=s, padding=p) for x, m in parts)
-            ratio = self.window / (count + EPS)
             valid = count.clamp(0, 1)
-            ratio = ratio * valid
+            # mmagic's window / (count + 1e-8): the counts are whole numbers, and for count ≥ 1 adding 1e-8 (below
+            # half a float32 step) changes nothing, so this is the same number; where count is 0 the ratio is 0
+            # here rather than 9e11 × 0, which ONNX Runtime's fused kernels turned into NaN in an exported graph
+            ratio = self.window / count.clamp(min=1) * valid
         x = torch.cat([x * m for x, m in parts], dim=1) if len(parts) > 1 else parts[0][0] * parts[0][1]
         # mmagic multiplies by a full-width contiguous mask, which makes the product contiguous whatever the input's
         # layout; the convolution's algorithm (and its rounding) follows the layout, so the weights' is taken here
