@@ -47,6 +47,8 @@ def main() -> None:
     ap.add_argument("--aotgan", type=Path, help="checkout of researchmm/AOT-GAN-for-Inpainting")
     ap.add_argument("--mmagic", type=Path, help="checkout of open-mmlab/mmagic (needs mmengine and mmcv-lite): "
                                                 "AOT-GAN's mmagic layout, DeepFill v2 and v1, Global&Local, PConv")
+    ap.add_argument("--mat", type=Path, help="checkout of fenglinglwb/MAT (its networks/, torch_utils/, dnnlib/)")
+    ap.add_argument("--photos", type=Path, help="a folder of photos (MAT's rows use the first three)")
     ap.add_argument("--name", default="release_parity")
     a = ap.parse_args()
     torch.set_grad_enabled(False)
@@ -82,12 +84,20 @@ def main() -> None:
 
             rows += parity_deepfill.run(a.mmagic, Path(tmp)) + parity_deepfill.run(a.mmagic, Path(tmp), version=1)
             rows += parity_gl.run(a.mmagic, Path(tmp)) + parity_pconv.run(a.mmagic, Path(tmp))
+        if a.mat:
+            import parity_mat
+
+            if not a.photos:
+                ap.error("--mat needs --photos DIR")
+            commits["fenglinglwb/MAT"] = commit(a.mat)
+            rows += parity_mat.run(a.mat, Path(tmp), a.photos)
     notes = ("Release commits: " + "; ".join(f"{k} {v}" for k, v in commits.items()) + ". Random weights with "
              "randomised BatchNorm statistics; net_* compare the network outputs (empty where the size needs padding, "
              "which the network itself does not do); inpaint_hole_max_float compares inpaint() with the release's "
              "pipeline before quantisation, inpaint_hole_max_levels the written 8-bit files (the releases truncate, "
              "inpaintzoo rounds: at most 1 level apart when equal). Command: python benchmarks/release_parity.py "
-             + " ".join(f"--{k} PATH" for k in ("lama", "medfe", "migan", "aotgan", "mmagic") if getattr(a, k)))
+             + " ".join(f"--{k} PATH" for k in ("lama", "medfe", "migan", "aotgan", "mmagic", "mat") if getattr(a, k))
+             + (f" --photos {a.photos}" if a.photos else ""))
     write(a.name, rows, COLUMNS, notes, extra={"commits": commits})
 
 

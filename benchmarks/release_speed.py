@@ -8,7 +8,7 @@ ours (its default layout) to the release. Achieved GFLOP/s (torch's FLOP formula
 matmul peak, measured in the same run.
 
     python benchmarks/release_speed.py --lama /tmp/lama --migan /tmp/MI-GAN --aotgan /tmp/AOT-GAN \
-        --mmagic /tmp/mmagic --medfe /tmp/medfe
+        --mmagic /tmp/mmagic --medfe /tmp/medfe --mat /tmp/MAT
 """
 from __future__ import annotations
 
@@ -88,6 +88,14 @@ def releases(a, work: Path):
         torch.save({"state_dict": {f"generator.{k}": v for k, v in pc.state_dict().items()}}, work / "pconv.pth")
         out.append(("PConv", lambda x, m, g=pc: g((x * 2 - 1) * (1 - m), (1 - m).repeat(1, 3, 1, 1))[0], "pconv-places",
                     work / "pconv.pth", 512, True))
+    if a.mat:
+        import parity_mat
+
+        gen = parity_mat.release_generator(a.mat, use_noise=False)  # IOPaint's network, as the zoo entry
+        parity_mat.randomise(gen, 0)
+        torch.save(gen.state_dict(), work / "mat.pth")
+        out.append(("MAT", lambda x, m, g=gen: g(x * 2 - 1, 1 - m, torch.randn(x.shape[0], 512), None, noise_mode="none"),
+                    "mat-places512", work / "mat.pth", 512, True))
     if a.medfe:
         import parity_medfe
 
@@ -101,7 +109,7 @@ def releases(a, work: Path):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for name in ("lama", "migan", "aotgan", "mmagic", "medfe"):
+    for name in ("lama", "migan", "aotgan", "mmagic", "medfe", "mat"):
         ap.add_argument(f"--{name}", type=Path)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
@@ -137,8 +145,8 @@ def main() -> None:
                 print(rows[-1], flush=True)
     notes = (f"ms per image (batch 4: a batch's time / 4); speedup = release / ours in its faster layout. fp32 matmul "
              f"peak of this machine in the same run: {peak:.0f} GFLOP/s (2048² matmul). Command: python "
-             f"benchmarks/release_speed.py " + " ".join(f"--{k} PATH" for k in ("lama", "migan", "aotgan", "mmagic", "medfe")
-                                                       if getattr(a, k)) + f" --threads {a.threads}")
+             f"benchmarks/release_speed.py " + " ".join(f"--{k} PATH" for k in ("lama", "migan", "aotgan", "mmagic", "medfe",
+                                                                                     "mat") if getattr(a, k)) + f" --threads {a.threads}")
     write(a.name, rows, COLUMNS, notes, extra={"matmul_peak_gflops": peak})
 
 

@@ -223,6 +223,9 @@ def normalize(x01: Tensor, contract: Contract) -> Tensor:
     c = x01.shape[1]
     if contract.normalize_in == "levels":  # u8/255·255 is u8 again in float32, so this is (u8 − 255·mean)/(255·std)
         return (x01 * 255 - _per_channel(contract.mean, c, x01) * 255) / (_per_channel(contract.std, c, x01) * 255)
+    if contract.normalize_in == "scaled":  # u8 / (255·std) − mean/std: MAT's u8 / 127.5 − 1
+        mean, std = _per_channel(contract.mean, c, x01), _per_channel(contract.std, c, x01)
+        return x01 * 255 / (std * 255) - mean / std
     return (x01 - _per_channel(contract.mean, c, x01)) / _per_channel(contract.std, c, x01)
 
 

@@ -50,10 +50,11 @@ class Contract(Strict):
         "RGB", description="the colour order the network was trained in ('BGR': OpenCV-read training images, as "
                            "mmagic's DeepFill checkpoints); images are given and returned in RGB either way")
     mask_polarity: Literal["1=hole"] = Field("1=hole", description="masks are 1 in the hole, 0 where kept")
-    normalize_in: Literal["unit", "levels"] = Field(
+    normalize_in: Literal["unit", "levels", "scaled"] = Field(
         "unit", description="the arithmetic of (x − mean) / std: 'unit' on [0, 1] values; 'levels' on 8-bit levels, "
                             "(255·x − 255·mean) / (255·std), as releases that normalise uint8 images compute it "
-                            "(mmagic: (u8 − 127.5) / 127.5): for 8-bit inputs the same numbers to the bit")
+                            "(mmagic: (u8 − 127.5) / 127.5); 'scaled', 255·x / (255·std) − mean / std (StyleGAN-family "
+                            "releases: u8 / 127.5 − 1): for 8-bit inputs the same numbers to the bit")
     layout: Literal["channels_last", "contiguous"] = Field(
         "channels_last", description="the memory layout load() puts the network in: channels_last runs convolutions "
                                      "fastest on CPUs and tensor cores; 'contiguous' (NCHW) computes as a release "
