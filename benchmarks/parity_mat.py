@@ -143,8 +143,8 @@ def run(checkout: Path, work: Path, folder: Path, seed: int = 7) -> list[dict]:
                     else:  # the release's 512² result brought back by the contract, as inpaint() does
                         back = C.from_network_size(((theirs.clamp(-1, 1) + 1) / 2), how)[0].permute(1, 2, 0).numpy()
                         fl, lv = float(np.abs(f - back)[hh].max()), None
-                    rows.append({"release": "MAT", "layout": layout, "size": f"{h}×{w}", "noise_mode": noise_mode,
-                                 "photo": i, "net_max": float(net_d.max()), "net_mean": float(net_d.mean()),
+                    rows.append({"release": "MAT", "layout": layout, "size": f"{h}×{w}",
+                                 "part": f"inpaint(seed=), noise_mode={noise_mode}, photo {i}", "net_max": float(net_d.max()), "net_mean": float(net_d.mean()),
                                  "inpaint_hole_max_float": fl, "inpaint_hole_max_levels": lv,
                                  "outside_identical": bool(np.array_equal(u8[~hh], image[~hh]))})
                     print(rows[-1], flush=True)

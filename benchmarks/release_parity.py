@@ -24,7 +24,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import write  # noqa: E402
 
-COLUMNS = ["release", "layout", "size", "net_max", "net_mean", "inpaint_hole_max_float", "inpaint_hole_max_levels",
+COLUMNS = ["release", "layout", "size", "part", "net_max", "net_mean", "inpaint_hole_max_float", "inpaint_hole_max_levels",
            "outside_identical"]
 
 
@@ -48,6 +48,8 @@ def main() -> None:
     ap.add_argument("--mmagic", type=Path, help="checkout of open-mmlab/mmagic (needs mmengine and mmcv-lite): "
                                                 "AOT-GAN's mmagic layout, DeepFill v2 and v1, Global&Local, PConv")
     ap.add_argument("--mat", type=Path, help="checkout of fenglinglwb/MAT (its networks/, torch_utils/, dnnlib/)")
+    ap.add_argument("--ldm", type=Path, help="checkout of CompVis/latent-diffusion (needs --taming and einops)")
+    ap.add_argument("--taming", type=Path, help="checkout of CompVis/taming-transformers (its VectorQuantizer2)")
     ap.add_argument("--photos", type=Path, help="a folder of photos (MAT's rows use the first three)")
     ap.add_argument("--name", default="release_parity")
     a = ap.parse_args()
@@ -91,12 +93,21 @@ def main() -> None:
                 ap.error("--mat needs --photos DIR")
             commits["fenglinglwb/MAT"] = commit(a.mat)
             rows += parity_mat.run(a.mat, Path(tmp), a.photos)
+        if a.ldm:
+            import parity_ldm
+
+            if not (a.photos and a.taming):
+                ap.error("--ldm needs --taming PATH and --photos DIR")
+            commits["CompVis/latent-diffusion"] = commit(a.ldm)
+            commits["CompVis/taming-transformers"] = commit(a.taming)
+            rows += parity_ldm.run(a.ldm, a.taming, Path(tmp), a.photos)
     notes = ("Release commits: " + "; ".join(f"{k} {v}" for k, v in commits.items()) + ". Random weights with "
              "randomised BatchNorm statistics; net_* compare the network outputs (empty where the size needs padding, "
              "which the network itself does not do); inpaint_hole_max_float compares inpaint() with the release's "
              "pipeline before quantisation, inpaint_hole_max_levels the written 8-bit files (the releases truncate, "
              "inpaintzoo rounds: at most 1 level apart when equal). Command: python benchmarks/release_parity.py "
-             + " ".join(f"--{k} PATH" for k in ("lama", "medfe", "migan", "aotgan", "mmagic", "mat") if getattr(a, k))
+             + " ".join(f"--{k} PATH" for k in ("lama", "medfe", "migan", "aotgan", "mmagic", "mat", "ldm", "taming")
+                        if getattr(a, k))
              + (f" --photos {a.photos}" if a.photos else ""))
     write(a.name, rows, COLUMNS, notes, extra={"commits": commits})
 

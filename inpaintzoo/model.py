@@ -157,7 +157,8 @@ class InpaintModel(nn.Module):
     @torch.inference_mode()
     def inpaint(self, image: Any, mask: Any, threshold: float | None = None, hd_strategy: str = "auto",
                 hd_crop_margin: int = 128, hd_crop_trigger: int | None = None, hd_resize_limit: int = 1280,
-                dtype: torch.dtype | str | None = None, seed: int | Sequence[int] | None = None) -> Any:
+                dtype: torch.dtype | str | None = None, seed: int | Sequence[int] | None = None,
+                steps: int | None = None) -> Any:
         """Fill the holes of `image` (PIL, numpy or tensor; single or batched; any size).
 
         `mask` is 1 (or 255) in the hole. The contract's preprocessing is applied and undone here;
@@ -172,10 +173,44 @@ class InpaintModel(nn.Module):
         `image_seed(seed, i)` (or from `seed[i]`, one per image), so the same seed gives the same images on the same
         device whatever else the process draws; None draws from the global generator. A model that does not
         sample computes the same image whatever the seed.
+        `steps`, for a model with an iterative sampler (`model.sampler_steps` is its default): the number of sampling
+        steps for this call (a diffusion model's DDIM steps); a model without one refuses it.
         """
         trigger = hd_crop_trigger if hd_crop_trigger is not None else self.crop_trigger()
         opts = HDOptions(hd_strategy, hd_crop_margin, trigger, hd_resize_limit)
-        return self._infer(image, mask, threshold, None, opts, dtype, seed)
+        with self.sampling_steps(steps):
+            return self._infer(image, mask, threshold, None, opts, dtype, seed)
+
+    @property
+    def sampler_steps(self) -> int | None:
+        """The default step count of this model's iterative sampler (a component with a `steps` setting), or None."""
+        found = [c.cfg.steps for c in (self.encoder, self.prior, self.decoder) if "steps" in type(c.cfg).model_fields]
+        return found[0] if found else None
+
+    @contextmanager
+    def sampling_steps(self, steps: int | None) -> Iterator[None]:
+        """Within the block, the sampler runs `steps` steps (None: its configured count); restored afterwards."""
+        if steps is None:
+            yield
+            return
+        parts = [c for c in (self.encoder, self.prior, self.decoder) if "steps" in type(c.cfg).model_fields]
+        if not parts:
+            raise InputError(f"steps={steps!r}: {self.spec.model.name} has no iterative sampler; leave steps out")
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
+            raise InputError(f"steps={steps!r}: expected a whole number of sampling steps")
+        before = [c.cfg.steps for c in parts]
+        try:
+            for c in parts:
+                c.cfg.steps = int(steps)  # validated on assignment: the component's own bounds
+        except ValueError as exc:
+            for c, v in zip(parts, before):
+                c.cfg.steps = v
+            raise InputError(f"steps={steps}: {str(exc).splitlines()[-1].strip()}") from None
+        try:
+            yield
+        finally:
+            for c, v in zip(parts, before):
+                c.cfg.steps = v
 
     @property
     def samples(self) -> bool:
