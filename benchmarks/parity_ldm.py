@@ -80,12 +80,10 @@ def randomise(stand: torch.nn.Module, seed: int) -> None:
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in stand.named_parameters():
-            if "norm" in name or name.startswith(("diffusion_model.out.0", "diffusion_model.middle_block")) and p.ndim == 1 and "in_layers.0" in name:
-                p.copy_((1.0 if name.endswith("weight") else 0.0) + 0.1 * torch.randn(p.shape, generator=g))
+            if "embedding" in name:  # the codebook: N(0, 1), as the latents
+                p.copy_(torch.randn(p.shape, generator=g))
             elif p.ndim == 1:
                 p.copy_(0.05 * torch.randn(p.shape, generator=g))
-            elif "embedding" in name:
-                p.copy_(torch.randn(p.shape, generator=g))
             else:
                 p.copy_(torch.randn(p.shape, generator=g) / p[0].numel() ** 0.5)
         for name, m in stand.named_modules():  # GroupNorm affine parameters near (1, 0)
@@ -118,7 +116,7 @@ def save_checkpoint(stand: torch.nn.Module, path: Path) -> None:
     torch.save({"epoch": 1, "global_step": 1000, "state_dict": sd}, path)
 
 
-def release_inpaint(stand, Sampler, image: np.ndarray, hole: np.ndarray, seed: int, steps: int):
+def release_inpaint(stand, sampler_class, image: np.ndarray, hole: np.ndarray, seed: int, steps: int):
     """scripts/inpaint.py's steps on one image (u8 HWC) and 0/1 hole; the sample and the 8-bit result."""
     img = torch.from_numpy(image.astype(np.float32) / 255.0)[None].permute(0, 3, 1, 2)
     mask = torch.from_numpy(hole.astype(np.float32))[None, None]
@@ -127,7 +125,7 @@ def release_inpaint(stand, Sampler, image: np.ndarray, hole: np.ndarray, seed: i
     c = stand.encode(batch["masked_image"])
     c = torch.cat((c, torch.nn.functional.interpolate(batch["mask"], size=c.shape[-2:])), dim=1)
     torch.manual_seed(seed)
-    samples, _ = Sampler(stand).sample(S=steps, conditioning=c, batch_size=1, shape=(3,) + c.shape[2:], verbose=False)
+    samples, _ = sampler_class(stand).sample(S=steps, conditioning=c, batch_size=1, shape=(3,) + c.shape[2:], verbose=False)
     x = stand.decode(samples)
     image01 = torch.clamp((batch["image"] + 1.0) / 2.0, 0.0, 1.0)
     m01 = torch.clamp((batch["mask"] + 1.0) / 2.0, 0.0, 1.0)
@@ -182,9 +180,11 @@ def run(ldm: Path, taming: Path, work: Path, folder: Path, steps: int = 5, full_
             back = C.from_network_size(pred, how)[0].permute(1, 2, 0).numpy()
             hh = hole > 0
             rel_u8 = C.from_network_size(torch.from_numpy(rel_u8p).permute(2, 0, 1)[None].float(), how)[0]
-            rows.append({"release": "LDM", "layout": "last.ckpt (EMA)", "size": f"{h}×{w}", "part": f"inpaint(), {n} DDIM steps",
-                         "photo": i, "inpaint_hole_max_float": float(np.abs(f - back)[hh].max()),
-                         "inpaint_hole_max_levels": int(np.abs(u8.astype(int) - rel_u8.permute(1, 2, 0).numpy().round().astype(int))[hh].max()),
+            levels = np.abs(u8.astype(int) - rel_u8.permute(1, 2, 0).numpy().round().astype(int))[hh]
+            rows.append({"release": "LDM", "layout": "last.ckpt (EMA)", "size": f"{h}×{w}",
+                         "part": f"inpaint(seed=, steps={n}), photo {i}",
+                         "inpaint_hole_max_float": float(np.abs(f - back)[hh].max()),
+                         "inpaint_hole_max_levels": int(levels.max()),
                          "outside_identical": bool(np.array_equal(u8[~hh], image[~hh]))})
             print(rows[-1], flush=True)
     return rows
@@ -195,4 +195,5 @@ if __name__ == "__main__":
 
     torch.set_grad_enabled(False)
     with tempfile.TemporaryDirectory() as tmp:
-        run(Path(sys.argv[1]), Path(sys.argv[2]), Path(tmp), Path(sys.argv[3]), full_steps=int(sys.argv[4]) if len(sys.argv) > 4 else 50)
+        run(Path(sys.argv[1]), Path(sys.argv[2]), Path(tmp), Path(sys.argv[3]),
+            full_steps=int(sys.argv[4]) if len(sys.argv) > 4 else 50)

@@ -93,7 +93,8 @@ def convert(gen: torch.nn.Module, name: str, work: Path):
     return load(out)
 
 
-def release_pipeline(gen, levels: np.ndarray, hole: np.ndarray, seed: int, noise_mode: str) -> tuple[torch.Tensor, np.ndarray]:
+def release_pipeline(gen, levels: np.ndarray, hole: np.ndarray, seed: int,
+                     noise_mode: str) -> tuple[torch.Tensor, np.ndarray]:
     """generate_image.py on a 512² image of 8-bit levels (u8, or the float levels of a resized photo): the float
     output in [−1, 1] and the 8-bit file."""
     x = torch.from_numpy(levels.transpose(2, 0, 1).copy()).float()[None] / 127.5 - 1
@@ -144,7 +145,8 @@ def run(checkout: Path, work: Path, folder: Path, seed: int = 7) -> list[dict]:
                         back = C.from_network_size(((theirs.clamp(-1, 1) + 1) / 2), how)[0].permute(1, 2, 0).numpy()
                         fl, lv = float(np.abs(f - back)[hh].max()), None
                     rows.append({"release": "MAT", "layout": layout, "size": f"{h}×{w}",
-                                 "part": f"inpaint(seed=), noise_mode={noise_mode}, photo {i}", "net_max": float(net_d.max()), "net_mean": float(net_d.mean()),
+                                 "part": f"inpaint(seed=), noise_mode={noise_mode}, photo {i}",
+                                 "net_max": float(net_d.max()), "net_mean": float(net_d.mean()),
                                  "inpaint_hole_max_float": fl, "inpaint_hole_max_levels": lv,
                                  "outside_identical": bool(np.array_equal(u8[~hh], image[~hh]))})
                     print(rows[-1], flush=True)

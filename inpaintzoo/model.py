@@ -138,6 +138,18 @@ class InpaintModel(nn.Module):
                           discriminator=discriminator)
         return ModelOutput(raw, pred, composite, latent, feats, ctx)
 
+    def to(self, *args: Any, **kwargs: Any) -> "InpaintModel":  # type: ignore[override]
+        """`nn.Module.to`, except that a `memory_format` is given to the 4-D tensors only: weights of other ranks (MAT's
+        5-D modulated-convolution weights, stored as its release stores them) keep theirs instead of failing."""
+        layout = kwargs.pop("memory_format", None)
+        super().to(*args, **kwargs)
+        if layout is not None:
+            with torch.no_grad():
+                for t in list(self.parameters()) + list(self.buffers()):
+                    if t.dim() == 4:
+                        t.data = t.data.contiguous(memory_format=layout)
+        return self
+
     def memory_format(self) -> torch.memory_format:
         """The layout the weights are in (`model.to(memory_format=torch.channels_last)`, which `load()` does):
         inputs are given the same, so no convolution converts them."""

@@ -8,6 +8,7 @@ import safetensors.torch
 import torch
 import torch.nn.functional as F
 
+from tests_support import private_zoo
 from inpaintzoo.cli import main
 from inpaintzoo.interfaces import Discriminator, LatentOutput, LossContext
 
@@ -260,14 +261,7 @@ def _lama_release(tmp_path, with_disc: bool):
 @pytest.fixture
 def tiny_zoo(tmp_path, monkeypatch):
     """A private zoo entry whose spec is TINY_LAMA, converted by LaMa's converter."""
-    (tmp_path / "zoo").mkdir()
-    (tmp_path / "zoo" / "tiny-lama.toml").write_text(TINY_LAMA)
-    reg = tmp_path / "registry.toml"
-    reg.write_text('[models.tiny-lama]\nspec = "zoo/tiny-lama.toml"\n[models.tiny-lama.release]\nconverter = "lama.big_lama"\n'
-                   '[[models.tiny-lama.release.sources]]\nfile = "best.ckpt"\nmanual = "https://example.org"\n')
-    monkeypatch.setenv("INPAINTZOO_INDEX", str(reg))
-    monkeypatch.setenv("INPAINTZOO_HOME", str(tmp_path / "home"))
-    return tmp_path
+    return private_zoo(tmp_path, monkeypatch, "tiny-lama", TINY_LAMA, "lama.big_lama", "best.ckpt")
 
 
 def test_a_released_discriminator_is_converted_and_starts_the_fine_tune(tiny_zoo, capsys):

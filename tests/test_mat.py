@@ -127,6 +127,9 @@ def test_mat_samples_and_a_seed_makes_it_reproducible(tmp_path):
     a, b, c = (model.inpaint(img, hole, seed=s) for s in (3, 3, 4))
     assert np.array_equal(a, b) and not np.array_equal(a, c)
     assert np.array_equal(a[hole == 0], img[hole == 0])
+    # channels_last (its 5-D modulated weights stay as they are) draws the same noise: the same image but for rounding
+    d = model.to(memory_format=torch.channels_last).inpaint(img, hole, seed=3)
+    assert model.memory_format() == torch.channels_last and np.abs(d.astype(int) - a.astype(int)).max() <= 2
 
 
 def test_random_noise_needs_the_noise_inputs(tmp_path, capsys):

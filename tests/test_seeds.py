@@ -108,6 +108,7 @@ def test_a_model_that_samples_is_not_exported(sampler, tmp_path):
     pytest.importorskip("onnxscript")
     from inpaintzoo.export.onnx import export_onnx
 
-    with pytest.raises(InputError, match="draws noise at inference"):
+    with pytest.raises(InputError, match="draws noise at inference") as err:
         export_onnx(sampler, tmp_path / "m.onnx", pipeline=False)
+    assert "[prior] sample_in_eval = false" in str(err.value)  # the setting that turns it off, named
     assert not (tmp_path / "m.onnx").exists()

@@ -42,3 +42,16 @@ def write_torchscript(path: Path, state: dict[str, torch.Tensor]) -> Path:
     traced = torch.jit.trace(root, torch.zeros(1))
     traced.save(str(path))
     return path
+
+
+def private_zoo(folder: Path, monkeypatch, name: str, spec: str, converter: str, file: str) -> Path:
+    """A one-entry zoo index in `folder` (INPAINTZOO_INDEX) whose spec is `spec` (TOML text), converted by `converter`
+    from a hand-downloaded `file`; INPAINTZOO_HOME inside `folder`."""
+    (folder / "zoo").mkdir()
+    (folder / "zoo" / f"{name}.toml").write_text(spec)
+    reg = folder / "registry.toml"
+    reg.write_text(f'[models.{name}]\nspec = "zoo/{name}.toml"\n[models.{name}.release]\nconverter = "{converter}"\n'
+                   f'[[models.{name}.release.sources]]\nfile = "{file}"\nmanual = "https://example.org"\n')
+    monkeypatch.setenv("INPAINTZOO_INDEX", str(reg))
+    monkeypatch.setenv("INPAINTZOO_HOME", str(folder / "home"))
+    return folder

@@ -40,6 +40,8 @@ def _add_inpaint(sub: argparse._SubParsersAction) -> None:
                    help="one seed for everything random in the run (default 0): --mask-preset's masks (image i of the "
                         "sorted folder gets seed + i) and, for a model that samples (`inpaintzoo list` says which), "
                         "each image's noise (drawn from the seed and the image's relative path)")
+    p.add_argument("--steps", type=positive_int, help="sampling steps of a model with an iterative sampler (a diffusion "
+                                                       "model's DDIM steps; default: its spec's)")
     p.add_argument("--threshold", type=fraction, help="binarise non-binary masks at this value in [0, 1]")
     p.add_argument("--resize-mask", action="store_true", help="resize masks whose size differs from their image")
     p.add_argument("--overwrite", action="store_true", help="replace outputs that exist (default: nothing is replaced: a "
@@ -117,9 +119,11 @@ def _inpaint(a: argparse.Namespace, device: Any, rule: Any, rank: int, world: in
                 check_mode_fits(job.fmt, "RGBA", job.out)  # an RGBA model returns RGBA
         if a.compile:
             model.compile()
+        if a.steps is not None and getattr(model, "sampler_steps", None) is None:
+            raise InputError(f"--steps {a.steps}: {a.model} has no iterative sampler; leave --steps out")
     infer = {"threshold": a.threshold, "hd_strategy": a.hd_strategy, "hd_crop_margin": a.hd_crop_margin,
              "hd_crop_trigger": a.hd_crop_trigger, "hd_resize_limit": a.hd_resize_limit,
-             "dtype": None if a.dtype == "float32" else a.dtype}
+             "dtype": None if a.dtype == "float32" else a.dtype, **({"steps": a.steps} if a.steps is not None else {})}
     workers = a.workers if a.workers is not None else (2 if inp.is_dir() else 0)
     with steps(len(work.jobs), "inpainting", "images") as advance:
         done, skipped, failed = batch.run(model, work.jobs, batch_size=a.batch_size, workers=workers,

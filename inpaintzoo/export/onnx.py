@@ -73,9 +73,18 @@ def export_onnx(model: Any, out: Path, *, pipeline: bool, opset: int = DEFAULT_O
     ("matmul") or ONNX's DFT operator ("operator"); see `inpaintzoo.fourier`."""
     check_opset(opset)
     if getattr(model, "samples", False):
-        raise InputError(f"{model.spec.model.name}: draws noise at inference, and an ONNX file's noise cannot be seeded "
-                         f"per call (inpaint(seed=) could not hold); export it configured not to sample (e.g. "
-                         f"[prior] sample_in_eval = false)")
+        from ..catalog import draws_noise
+
+        parts = {p: getattr(model, p) for p in ("encoder", "prior", "decoder")}
+        drawing = [p for p, c in parts.items() if draws_noise(type(c).samples, c.cfg)]
+        which = [f"{p} '{getattr(model.spec, p).type}'" for p in drawing]
+        if all(isinstance(type(parts[p]).samples, str) for p in drawing):  # each switched on by a setting
+            how = "export it configured not to sample (" + ", ".join(
+                f"[{p}] {type(parts[p]).samples} = false" for p in drawing) + ")"
+        else:
+            how = "it samples by design, so it cannot be exported"
+        raise InputError(f"{model.spec.model.name}: draws noise at inference ({', '.join(which)}), and an ONNX file's "
+                         f"noise cannot be seeded per call (inpaint(seed=) could not hold); {how}")
     if dtype not in DTYPES:
         raise InputError(f"--dtype {dtype}: expected one of {', '.join(DTYPES)}")
     if dft not in DFT_MODES:

@@ -75,14 +75,16 @@ class LDMEncoder(Encoder):
 
 
 def schedule(cfg: DDIMConfig) -> tuple[Tensor, Tensor]:
-    """ᾱ_t of the release's DDPM (β linear in √β, float64, cumulative product, then float32) at the DDIM steps, and
-    ᾱ of the previous DDIM step (ᾱ_0 before the first), as its sampler computes them."""
-    betas = (torch.linspace(cfg.linear_start ** 0.5, cfg.linear_end ** 0.5, cfg.timesteps, dtype=torch.float64) ** 2).numpy()
+    """The DDIM steps, and per step ᾱ_t of the release's DDPM (β linear in √β, float64, cumulative product, then
+    float32), ᾱ of the previous DDIM step (ᾱ_0 before the first) and √(1 − ᾱ_t), as its sampler computes them: the
+    square root by numpy in float32 (torch's vectorised sqrt differs from it by one ulp on some of these values)."""
+    root = torch.linspace(cfg.linear_start ** 0.5, cfg.linear_end ** 0.5, cfg.timesteps, dtype=torch.float64)
+    betas = (root ** 2).numpy()
     alphas_cumprod = torch.tensor(np.cumprod(1.0 - betas, axis=0), dtype=torch.float32)
     steps = np.asarray(list(range(0, cfg.timesteps, cfg.timesteps // cfg.steps))) + 1
     a = alphas_cumprod[steps]
     prev = torch.cat([alphas_cumprod[:1], alphas_cumprod[steps[:-1]]])
-    return torch.from_numpy(steps), torch.stack([a, prev])
+    return torch.from_numpy(steps), torch.stack([a, prev, torch.from_numpy(np.sqrt((1.0 - a).numpy()))])
 
 
 class DDIMPrior(LatentPrior):
@@ -102,7 +104,7 @@ class DDIMPrior(LatentPrior):
 
         cond = features[-1]
         n = cond.shape[0]
-        steps, (alphas, prev) = schedule(self.cfg)
+        steps, (alphas, prev, sqrt_one_minus) = schedule(self.cfg)
         img = torch.randn((n, self.cfg.latent_channels, *cond.shape[-2:]), device=cond.device)
         total = len(steps)
         with progress(total if total >= 10 else 0, "DDIM sampling", "steps") as advance:
@@ -110,17 +112,18 @@ class DDIMPrior(LatentPrior):
                 index = total - i - 1
                 t = torch.full((n,), int(step), device=cond.device, dtype=torch.long)
                 e_t = self.diffusion_model(torch.cat([img, cond], dim=1), t)
-                img = self.ddim_step(img, e_t, alphas[index], prev[index])
+                img = self.ddim_step(img, e_t, alphas[index], prev[index], sqrt_one_minus[index])
                 advance(1)
         return LatentOutput(h=img)
 
-    def ddim_step(self, x: Tensor, e_t: Tensor, alpha: Tensor, alpha_prev: Tensor) -> Tensor:
+    def ddim_step(self, x: Tensor, e_t: Tensor, alpha: Tensor, alpha_prev: Tensor, sqrt_one_minus: Tensor) -> Tensor:
         """x_{t−1} from x_t and the predicted noise, in the release's order of operations (`p_sample_ddim`)."""
         n, dev = x.shape[0], x.device
         a_t = torch.full((n, 1, 1, 1), float(alpha), device=dev)
         a_prev = torch.full((n, 1, 1, 1), float(alpha_prev), device=dev)
-        sqrt_one_minus_at = torch.full((n, 1, 1, 1), float(torch.sqrt(1.0 - alpha)), device=dev)  # float32, as numpy's
-        sigma = self.cfg.eta * float(np.sqrt((1 - float(alpha_prev)) / (1 - float(alpha)) * (1 - float(alpha) / float(alpha_prev))))
+        sqrt_one_minus_at = torch.full((n, 1, 1, 1), float(sqrt_one_minus), device=dev)
+        a, ap = float(alpha), float(alpha_prev)
+        sigma = self.cfg.eta * float(np.sqrt((1 - ap) / (1 - a) * (1 - a / ap)))
         sigma_t = torch.full((n, 1, 1, 1), sigma, device=dev)
         pred_x0 = (x - sqrt_one_minus_at * e_t) / a_t.sqrt()
         dir_xt = (1.0 - a_prev - sigma_t ** 2).sqrt() * e_t

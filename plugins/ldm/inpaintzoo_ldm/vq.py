@@ -10,7 +10,8 @@ from torch import Tensor, nn
 
 
 def swish(x: Tensor) -> Tensor:
-    return x * torch.sigmoid(x)
+    """x·sigmoid(x) (the release's, not F.silu's arithmetic); in place at inference, where callers pass fresh tensors."""
+    return x * torch.sigmoid(x) if torch.is_grad_enabled() else x.mul_(torch.sigmoid(x))
 
 
 def gn(ch: int) -> nn.GroupNorm:
@@ -29,7 +30,8 @@ class ResnetBlock(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         h = self.conv1(swish(self.norm1(x)))
         h = self.conv2(self.dropout(swish(self.norm2(h))))
-        return (self.nin_shortcut(x) if hasattr(self, "nin_shortcut") else x) + h
+        skip = self.nin_shortcut(x) if hasattr(self, "nin_shortcut") else x
+        return skip + h if torch.is_grad_enabled() else h.add_(skip)
 
 
 class Down(nn.Module):
@@ -119,7 +121,7 @@ class VQDecoder(nn.Module):
 
 
 class Quantizer(nn.Module):
-    """Each latent vector → its nearest codebook entry (squared distance as ‖z‖² + ‖e‖² − 2 z·e, first minimum)."""
+    """Each latent vector → its nearest codebook entry (distance ‖z‖² + ‖e‖² − 2 z·e, the first minimum)."""
 
     def __init__(self, n: int, dim: int):
         super().__init__()

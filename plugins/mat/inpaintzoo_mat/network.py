@@ -84,6 +84,10 @@ class MATEncoder(Encoder):
         self.to_style = ToStyle(nf(16, cap), nf(4, cap) * 2)
 
     def forward(self, x: Tensor, mask: Tensor) -> list[Tensor]:
+        r = self.cfg.resolution
+        if tuple(x.shape[-2:]) != (r, r):
+            raise ValueError(f"MAT takes {r}×{r} images (its release's size; resize = 'fixed' with image_size [{r}, {r}]), "
+                             f"got {x.shape[-1]}×{x.shape[-2]}")
         z = torch.randn(x.shape[0], self.cfg.z_dim, device=x.device)
         return self.encode(x, mask, z)
 

@@ -59,7 +59,14 @@ def conv2d_resample(x: Tensor, w: Tensor, f: Tensor, up: int = 1, down: int = 1,
 
 
 def bias_act(x: Tensor, b: Tensor | None, lrelu: bool, gain: float = 1.0, dim: int = 1) -> Tensor:
-    """x + b along `dim`, then leaky ReLU 0.2 (or nothing), then × gain (skipped when 1)."""
+    """x + b along `dim`, then leaky ReLU 0.2 (or nothing), then × gain (skipped when 1). At inference in place (the
+    same numbers; callers pass the fresh output of a matmul or convolution): on CPUs these passes are memory-bound."""
+    if not torch.is_grad_enabled():
+        if b is not None:
+            x = x.add_(b.reshape([-1 if i == dim else 1 for i in range(x.ndim)]))
+        if lrelu:
+            x = F.leaky_relu_(x, 0.2)
+        return x.mul_(gain) if gain != 1 else x
     if b is not None:
         x = x + b.reshape([-1 if i == dim else 1 for i in range(x.ndim)])
     if lrelu:

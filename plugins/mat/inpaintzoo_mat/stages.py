@@ -20,10 +20,17 @@ def nf(res: int, cap: int = 512) -> int:
     return min(CHANNELS[res], cap)
 
 
-def mix_noise(x: Tensor, add: Tensor) -> Tensor:
+def mix_noise(x: Tensor, add: Tensor, order: tuple[int, ...] | None = None) -> Tensor:
     """The release's test-time dropout: each element keeps x or takes `add`, with probability ½ each (F.dropout of
-    a ½-map in training mode, drawn from torch's generator: this is what makes MAT sample)."""
-    keep = F.dropout(torch.ones_like(x) * 0.5, training=True)
+    a ½-map in training mode, drawn from torch's generator: this is what makes MAT sample).
+
+    The generator fills the map in memory order, which in the release follows x's strides (`ones_like`): `order` is
+    the dimension order the release's x is stored in there (None: contiguous). The map is drawn in that order
+    whatever x's layout here, so a channels-last run draws the release's sample too."""
+    shape = tuple(x.shape[d] for d in order) if order else x.shape
+    keep = F.dropout(torch.ones(shape, dtype=x.dtype, device=x.device) * 0.5, training=True)
+    if order:
+        keep = keep.permute([order.index(d) for d in range(x.ndim)])
     return x * keep + add * (1 - keep)
 
 
@@ -87,7 +94,7 @@ class FirstStage(nn.Module):
                 x, size, _ = block(x, size, None)
                 w = self.ws_style(ws[:, -1])
                 add = F.interpolate(self.to_square(w).unsqueeze(1), size=x.size(1), mode="linear", align_corners=False)
-                x = mix_noise(x, add.squeeze(1).unsqueeze(-1))
+                x = mix_noise(x, add.squeeze(1).unsqueeze(-1), order=(0, 2, 1))  # the release's tokens: N×C×L in memory
                 gs = self.to_style(self.down_conv(token2feature(x, size)).flatten(start_dim=1))
                 style = torch.cat([gs, w], dim=1)
         x = token2feature(x, size).contiguous()
@@ -117,8 +124,10 @@ class ConvEncoder(nn.Module):
         super().__init__()
         self.resolutions = [2 ** i for i in range(int(math.log2(resolution)), 3, -1)]
         for r in self.resolutions:
-            first = r == resolution
-            block = ConvPair(img_channels * 2 + 1 if first else nf(r * 2, cap), nf(r, cap), 1 if first else 3, 1 if first else 2)
+            if r == resolution:  # EncFromRGB: mask, composite and masked image in
+                block = ConvPair(img_channels * 2 + 1, nf(r, cap), first_kernel=1, down=1)
+            else:  # ConvBlockDown
+                block = ConvPair(nf(r * 2, cap), nf(r, cap), first_kernel=3, down=2)
             setattr(self, f"EncConv_Block_{r}x{r}", block)
 
     def forward(self, x: Tensor) -> list[Tensor]:
