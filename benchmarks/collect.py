@@ -36,6 +36,10 @@ background lift it; hole L1 is the steadier column. torch.compile was measured f
 | `train_parity_deepfill.py` | DeepFill v2's training against mmagic's own modules: each L1 term of both stages, the hinge loss's two sides, the SN-PatchGAN discriminator, one whole iteration (`TwoStageInpaintor.train_step`'s body), iteration time and peak memory |
 | `hostile_sweep.py` | a sweep of 400+ hostile and careless inputs (checkpoints, model folders, images, specs, ONNX files, options), each its own `inpaintzoo` process: tracebacks, hangs, peak memory over 1 GiB, silent results, leftovers, code run |
 | `release_parity.py --aotgan … --mmagic … --name release_parity_mmagic` | the mmagic-released models (AOT-GAN's mmagic layout, DeepFill v2 and v1, Global&Local, PConv) beside mmagic's own modules through `load()` |
+| `release_parity.py --mat … --photos … --name release_parity_mat` | MAT beside its release's generator and generate_image.py's steps through `load()`/`inpaint(seed=)`: IOPaint's state dict and the authors' layout (noise 'const' and 'random'), photos at 512² and 333×517 (`parity_mat.py`) |
+| `release_parity.py --ldm … --taming … --photos … --name release_parity_ldm` | latent-diffusion inpainting beside the release's U-Net, VQ-f4 autoencoder and DDIM sampler: one U-Net step, the decode, `inpaint(seed=, steps=)` against scripts/inpaint.py's steps (the whole 50-step sampler at 256²) (`parity_ldm.py`) |
+| `release_speed.py --mat … --name release_speed_mat` | MAT beside its release's generator, 512², batch 1 and 4 |
+| `ldm_speed.py` | latent-diffusion inpainting beside the release: seconds per DDIM step, the autoencoder, and the default 50-step `inpaint()`'s wall time at 256² and 512², batch 1 and 4 |
 | `export_onnx.py` | `inpaintzoo export`: each photo-grade and shipped model's ONNX files (network alone, whole pipeline) run by ONNX Runtime beside `inpaint()` on photos at three sizes; `export_onnx_speed`: both runtimes at 512², batch 1, and the file sizes |
 """
 
