@@ -130,6 +130,8 @@ def test_mat_samples_and_a_seed_makes_it_reproducible(tmp_path):
     # channels_last (its 5-D modulated weights stay as they are) draws the same noise: the same image but for rounding
     d = model.to(memory_format=torch.channels_last).inpaint(img, hole, seed=3)
     assert model.memory_format() == torch.channels_last and np.abs(d.astype(int) - a.astype(int)).max() <= 2
+    both = model.inpaint(np.stack([img, img]), np.stack([hole, hole]))  # a channels-last batch through one forward
+    assert both.shape == (2, *img.shape) and np.array_equal(both[:, hole == 0], np.stack([img, img])[:, hole == 0])
 
 
 def test_random_noise_needs_the_noise_inputs(tmp_path, capsys):

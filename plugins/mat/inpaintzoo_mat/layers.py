@@ -112,9 +112,10 @@ class ModulatedConv2d(nn.Module):
         weight = self.weight * self.weight_gain * self.affine(style).view(n, 1, cin, 1, 1)
         if self.demodulate:
             weight = weight * (weight.pow(2).sum(dim=[2, 3, 4]) + 1e-8).rsqrt().view(n, cout, 1, 1, 1)
-        x = conv2d_resample(x.view(1, n * cin, h, w), weight.view(n * cout, cin, k, k), self.resample_filter,
+        # reshape, not the release's view: the same tensor where a view exists (NCHW), a copy for a channels-last batch
+        x = conv2d_resample(x.reshape(1, n * cin, h, w), weight.view(n * cout, cin, k, k), self.resample_filter,
                             up=self.up, groups=n)
-        return x.view(n, cout, *x.shape[2:])
+        return x.reshape(n, cout, *x.shape[2:])
 
 
 class StyleConv(nn.Module):
