@@ -26,8 +26,11 @@ background lift it; hole L1 is the steadier column. torch.compile was measured f
 | `hd_photos.py` | big-lama on photo sizes under each HD strategy (time, peak memory), a folder of mixed-size photos (img/s, data share), LaMa's predict.py steps beside `inpaint()`, bfloat16 against float32 per model |
 | `zoo_speed.py` | CPU seconds of every zoo entry on one 512² photo (`inpaintzoo list`'s CPU column, registry.toml) |
 | `demo_speed.py` | `inpaintzoo demo` in headless Chromium: launch to page, to model ready, click to result |
-| `seed_do_diagnosis.py` | why do() through the learned graph loses: the learned mechanisms against the true children and all true labels, and the causal layer's two intervention modes on the same weights |
+| `seed_do_diagnosis.py` | why do() through the learned graph loses: the learned mechanisms against the true children and all true labels, and the causal layer's intervention modes on the same weights |
 | `seed_do_diagnosis.py … --name seed_do_consistency` | the same on CausalVAE + PC trained without and with `causalvae.do_consistency` (issue 37; trained by `seed_causal_nvae.py`) |
+| `seed_do_diagnosis.py causal-nvae-pendulum --name seed_do_counterfactual_pendulum` | the shipped pendulum model with do() by each of the layer's three modes, `counterfactual` included (issue 37) |
+| `seed_faces.py` | the seed's face experiment on concept faces 64²: holes (LaMa thick) beside Telea, ST-LPIPS, regeneration sharpness, SHD, do() PSNR per do() mode, how far do() moves each concept beside the SCM (Figs. 2–5) |
+| `seed_faces.py … --name seed_faces_capacity` | §4.2: the same for a narrower NVAE-cell decoder (decoder capacity against hole and do() PSNR) |
 | `startup.py` | CLI start-up (`--version`, `--help`, `list`, `plugins`, `components`, an offline refusal, a 12 MP crop inpaint) beside `python -c "import torch"` |
 | `finetune_e2e.py` | one fine-tune as a user runs it: a release-layout LaMa-Fourier fetched, trained with LaMa's recipe, killed with SIGKILL and resumed (bit-identical), evaluated, pushed to a Hub-compatible server and loaded back |
 | `train_parity.py` | LaMa's and AOT-GAN's training against their releases' own code: each loss's value and gradient, the discriminators, one whole iteration (every weight after both Adam steps), iteration time and peak memory |

@@ -1,6 +1,6 @@
 """Why do() through the learned mechanisms loses (issue 28, item 2): the learned g_j against the renderer's own.
 
-For held-out pendulum scenes and do(c = v) with v a donor scene's label, three images are compared with the
+For held-out scenes (pendulum or concept faces) and do(c = v) with v a donor scene's label, three images are compared with the
 renderer's true counterfactual (PSNR, whole image regenerated):
 
 - `learned`: the model's do(c = v), the descendants computed by its learned mechanisms g_j (what the zoo does);
@@ -56,9 +56,8 @@ def diagnose(source: str, n: int, seed: int) -> list[dict]:
         for k, d in zip(src, donors):
             v = float(ds[d]["labels"][c])
             image = ds[k]["image"]
-            cf_scene = ds.scene(k).intervene({concept: v})
-            true = ds.render(cf_scene)[None]
-            labels = cf_scene.labels()
+            true = ds.counterfactual(k, {concept: v})[None]
+            labels = ds.counterfactual_labels(k, {concept: v})
             asks = {
                 "learned": {concept: v},
                 "oracle_children": {concept: v, **{names[j]: labels[j] for j in desc}},
@@ -79,7 +78,7 @@ def diagnose(source: str, n: int, seed: int) -> list[dict]:
     # the same model, do() by each intervention mode of the layer (no retraining): the evaluation's own numbers
     from inpaintzoo_causalvae.interventions import evaluate_interventions
 
-    for mode in ("decoder_input", "latent"):
+    for mode in ("decoder_input", "latent", "counterfactual"):
         layer.cfg = layer.cfg.model_copy(update={"intervention": mode})
         metrics, table = evaluate_interventions(model, ds, n=n, seed=seed)
         rows.append({"model": source, "concept": f"all, do() by {mode}", "learned": metrics["do_psnr"],
@@ -91,7 +90,7 @@ def diagnose(source: str, n: int, seed: int) -> list[dict]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("models", nargs="+", help="zoo names or model folders of causal pendulum models")
+    ap.add_argument("models", nargs="+", help="zoo names or model folders of causal models on the pendulum or concept faces")
     ap.add_argument("--n", type=int, default=64)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--name", default="seed_do_diagnosis", help="results file name (benchmarks/results/NAME.*)")
@@ -101,8 +100,7 @@ def main() -> None:
                                       "child_error", "per_concept", "readback", "nondesc"],
           notes=f"PSNR (dB) against the renderer's true counterfactual on {a.n} held-out scenes, do() values from donor "
                 "scenes; child_error in prior units. Rows 'all, do() by MODE': the layer's `intervention` setting switched "
-                "on the same weights; learned = mean do() PSNR, per_concept = pendulum / light / shadow_length / "
-                "shadow_position, readback and nondesc as in seed_causal_nvae. Command: python "
+                "on the same weights; learned = mean do() PSNR, per_concept in the model's concept order, readback and nondesc as in seed_causal_nvae. Command: python "
                 "benchmarks/seed_do_diagnosis.py " + " ".join(a.models) + (f" --name {a.name}" if a.name != "seed_do_diagnosis" else ""))
 
 

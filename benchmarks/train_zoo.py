@@ -9,6 +9,7 @@ with `weights = "shipped"` (tests/test_zoo_weights.py checks the shipped models 
     python benchmarks/train_zoo.py                      # every CPU entry, ~35 min on 2 cores
     python benchmarks/train_zoo.py nvae-pendulum        # one entry
     python benchmarks/train_zoo.py causal-nvae-pendulum --from causal-nvae-pendulum=runs/bench-seed/causal-nvae-pendulum-s0
+    python benchmarks/train_zoo.py causal-nvae-faces64 --from causal-nvae-faces64=runs/faces/cnf-s0   # seed_faces.py's run
 """
 from __future__ import annotations
 
@@ -23,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import RESULTS, write  # noqa: E402
 
 ENTRIES = ["core-shapes-tiny", "nvae-pendulum", "cae-texture-tiny", "cae-structure-tiny", "medfe-tiny",
-           "medfe-cae-tiny", "causal-nvae-pendulum"]
+           "medfe-cae-tiny", "causal-nvae-pendulum", "causal-nvae-faces64"]
 EVAL_N = 32  # what the registry's metrics and the shipped-weights test use
-MASKS = {"nvae-pendulum": "boxes", "causal-nvae-pendulum": "boxes"}  # else the centre hole
+MASKS = {"nvae-pendulum": "boxes", "causal-nvae-pendulum": "boxes", "causal-nvae-faces64": "thick"}  # else the centre hole
 ZOO = Path(__file__).resolve().parent.parent / "zoo"
 
 

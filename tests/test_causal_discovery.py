@@ -118,11 +118,15 @@ def test_skips_carry_only_visible_features_and_nothing_when_regenerating():
     assert CausalLayer(CausalLayer.Config(in_features=8)).eval()(features, mask=mask).skips is None
 
 
-def test_full_image_prob_draws_whole_image_holes_at_that_rate():
-    masks = BoxesMask(BoxesMask.Config(full_image_prob=0.25))(400, 32, 32, generator=_gen(7))
+@pytest.mark.parametrize("kind", ["boxes", "lama"])
+def test_full_image_prob_draws_whole_image_holes_at_that_rate(kind):
+    from inpaintzoo.data.masks import LamaMask
+
+    cls, n = (BoxesMask, 400) if kind == "boxes" else (LamaMask, 200)
+    masks = cls(cls.Config(full_image_prob=0.25))(n, 32, 32, generator=_gen(7))
     full = (masks.flatten(1).mean(1) == 1).float().mean()
-    assert 0.18 < float(full) < 0.32
-    never = BoxesMask(BoxesMask.Config())(100, 32, 32, generator=_gen(7))
+    assert 0.16 < float(full) < 0.34
+    never = cls(cls.Config())(100, 32, 32, generator=_gen(7))
     assert (never.flatten(1).mean(1) < 1).all()
 
 
@@ -198,9 +202,15 @@ def test_eval_reports_shd_matrix_and_the_intervention_table(tmp_path, capsys):
     assert all({"psnr", "readback", "nondesc_change", "desc_change"} <= set(r) for r in rows)
     assert rows[2]["desc_change"] == 0.0  # shadow_length has no descendants in the true graph
     assert {"do_psnr", "do_readback", "do_nondesc_change", "recon_psnr"} <= set(report["metrics"])
+    moved = report["tables"]["concepts moved by do(), read back (model / SCM, prior units)"]
+    assert [r["do"] for r in moved] == CONCEPTS
+    # the renderer's own SCM: do(pendulum) leaves light alone, and a concept is not listed against itself
+    assert moved[0]["light"].endswith(" / 0.000") and moved[0]["pendulum"] == "—"
+    assert float(moved[0]["shadow_position"].split(" / ")[1]) > 0.05  # its child does move
     assert main(["eval", str(tmp_path / "m"), "--n", "4", "--masks", "boxes"]) == 0
     out = capsys.readouterr().out
     assert "shd@0.3 = 0" in out and "interventions against the true counterfactuals" in out
+    assert "concepts moved by do()" in out
 
 
 def test_training_discovers_the_graph_once_and_fine_tuning_keeps_it(tmp_path, capsys):

@@ -129,7 +129,7 @@ def test_the_parents_mechanism_fits_a_child_that_depends_on_its_parents_jointly(
 
 
 @pytest.mark.parametrize("mechanism, intervention", [("single_index", "decoder_input"), ("parents", "decoder_input"),
-                                                     ("single_index", "latent")])
+                                                     ("single_index", "latent"), ("single_index", "counterfactual")])
 def test_intervening_on_a_leaf_leaves_other_concepts_unchanged(mechanism, intervention):
     torch.manual_seed(0)
     layer = _layer("given", mechanism=mechanism, intervention=intervention)
@@ -148,6 +148,72 @@ def test_intervening_on_a_leaf_leaves_other_concepts_unchanged(mechanism, interv
     out2 = layer.intervene(feats, {"pendulum": 30.0}).h.view(3, K, d)
     assert torch.equal(out2[:, 1], fz[:, 1])
     assert not torch.allclose(out2[:, 2], fz[:, 2]) and not torch.allclose(out2[:, 3], fz[:, 3])
+
+
+@pytest.mark.parametrize("label_space", ["scaled", "raw"])
+def test_counterfactual_do_moves_children_by_their_mechanism_and_keeps_their_noise(label_space):
+    """'counterfactual': z'_j = z_j + m_j(z̄') − m_j(z̄) for the descendants (abduction, action, prediction), the pinned
+    concept at its value, the others untouched; do() of a concept's own value changes nothing."""
+    torch.manual_seed(0)
+    layer = _layer("given", intervention="counterfactual", label_path="additive", label_space=label_space)
+    eps = torch.randn(3, 4, 4)
+    z = causal_solve(layer.A, eps)
+    v = torch.tensor([0.5, -1.0, 2.0])
+    zi = layer.propagate(z, eps, {0: v})  # do(pendulum): both shadows are its children
+    assert torch.equal(zi[:, 0], v[:, None].expand(3, 4)) and torch.equal(zi[:, 1], z[:, 1])
+    zbar = z.mean(-1).clone()
+    zbar[:, 0] = v
+    shift = layer.mechanism(zbar) - layer.mechanism(z.mean(-1))
+    for j in (2, 3):
+        assert torch.allclose(zi[:, j], z[:, j] + shift[:, j, None], atol=1e-6)
+        assert not torch.allclose(zi[:, j], z[:, j])
+    own = z.clone()
+    own[:, 0] = own[:, 0].mean(-1, keepdim=True)  # a root whose dims agree: do() of its own value is no change
+    assert torch.allclose(layer.propagate(own, eps, {0: own[:, 0, 0]}), own, atol=1e-6)
+    if label_space == "raw":  # the mechanism speaks prior units whatever space the label path is fitted in
+        u = layer.scale[:, 0] + layer.scale[:, 1] * zbar
+        raw = layer.label_mix(layer._label_input(u).unsqueeze(-1)).squeeze(-1)
+        assert torch.allclose(layer.mechanism(zbar), layer.scaled(raw), atol=1e-6)
+
+
+def test_the_adjacency_curve_keeps_one_line_per_step_and_draws_true_edges_and_shd(tmp_path):
+    """plots/adjacency.jsonl gains a line per evaluation; a repeated step (a resumed run) keeps its newest; the curve
+    draws the true edges, any other non-zero entry, and the SHD."""
+    from inpaintzoo_causalvae.plots import record_adjacency
+
+    names = ["a", "b", "c"]
+    truth = edges_to_matrix([("a", "b")], names)
+    for step, ab, shd_value in ((10, 0.1, 1.0), (20, 0.2, 1.0), (20, 0.5, 0.0)):
+        A = torch.zeros(3, 3)
+        A[0, 1] = ab
+        history = record_adjacency(tmp_path, step, A, shd_value, names, truth, 0.3)
+    assert len((tmp_path / "adjacency.jsonl").read_text().splitlines()) == 3
+    assert [h["step"] for h in history] == [10, 20] and history[1]["A"][0][1] == 0.5 and history[1]["shd"] == 0.0
+    (tmp_path / "adjacency.jsonl").open("a").write('{"step": 30, "A": [[0')  # a line cut short by a kill
+    A = torch.zeros(3, 3)
+    A[2, 0] = 0.4
+    history = record_adjacency(tmp_path, 40, A, 2.0, names, truth, 0.3)
+    assert [h["step"] for h in history] == [10, 20, 40]
+    from inpaintzoo_causalvae.plots import adjacency_curve
+
+    drawn = adjacency_curve(history, names, tmp_path / "c.png", truth, 0.3)
+    assert drawn == ["a → b (true)", "c → a", "SHD"] and (tmp_path / "adjacency-curve.png").stat().st_size > 1000
+
+
+def test_style_dims_reach_the_decoder_pay_their_kl_and_survive_do():
+    """Latents outside the concepts: appended to the decoder input, KL ½‖s‖², and do() leaves them as they were."""
+    torch.manual_seed(0)
+    layer = _layer("given", style_dims=3, intervention="latent")
+    feats = [torch.randn(2, 8)]
+    out = layer(feats)
+    assert out.h.shape == (2, 4 * 4 + 3)
+    style = out.extras["style"]
+    assert torch.allclose(out.kl["style"], 0.5 * style.pow(2).sum(1)) and torch.equal(out.h[:, 16:], style)
+    done = layer.intervene(feats, {"pendulum": 30.0}).h
+    assert torch.equal(done[:, 16:], style) and not torch.allclose(done[:, :16], out.h[:, :16])
+    assert layer._encode(feats).shape == (2, 4, 4)
+    with pytest.raises(ValueError, match="out_shape reshapes the concepts alone"):
+        CausalLayer.Config(in_features=8, style_dims=2, out_shape=[16])
 
 
 from tests_support import tiny_causal_spec

@@ -37,7 +37,8 @@ def test_piped_list_shows_every_name_whole_and_json_every_field(capsys):
 
 
 @pytest.mark.parametrize("args,expected", [
-    (["--task", "intervene"], {"causal-nvae-pendulum", "causalvae-pendulum", "causal-nvae-faces64", "causal-nvae-celeba64"}),
+    (["--task", "intervene"], {"causal-nvae-pendulum", "causalvae-pendulum", "causal-nvae-faces64", "causalvae-faces64",
+                                "causal-nvae-celeba64"}),
     (["--weights", "shipped", "--task", "encode"], {"cae-structure-tiny", "cae-texture-tiny"}),
     (["migan-*", "--weights", "hand"], {"migan-256-ffhq", "migan-256-places2"}),
     (["--dataset", "anime"], {"lama-anime-manga"}),

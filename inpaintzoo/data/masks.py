@@ -175,6 +175,8 @@ class LamaConfig(ComponentConfig):
                                                           "are pixels at that resolution, scaled with the image")
     max_area: float = Field(LAMA_MAX_AREA, gt=0, le=1, description="masks covering more of the image are drawn again "
                                                                     "(LaMa's max_tamper_area)")
+    full_image_prob: float = Field(0.0, ge=0, le=1, description="with this probability the whole image is the hole (not "
+                                                                "LaMa's: a model with a latent also learns to draw from it alone)")
 
     @model_validator(mode="after")
     def _known_preset(self) -> "LamaConfig":
@@ -197,6 +199,9 @@ class LamaMask(MaskGenerator):
         p = LAMA_PRESETS[(self.cfg.preset, self.cfg.resolution)]
         out = torch.zeros(n, 1, height, width)
         for i in range(n):
+            if self.cfg.full_image_prob and _rand(generator) < self.cfg.full_image_prob:
+                out[i] = 1.0
+                continue
             for _ in range(1000):
                 m = self.draw(p, height, width, generator)
                 if float(m.mean()) <= self.cfg.max_area:

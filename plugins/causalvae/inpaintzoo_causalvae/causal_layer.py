@@ -28,7 +28,8 @@ from torch import Tensor, nn
 from inpaintzoo.errors import InputError
 from inpaintzoo.interfaces import ComponentConfig, LatentOutput, LatentPrior
 
-from .dag import causal_solve, edges_to_matrix
+from .dag import causal_solve, descendants, edges_to_matrix
+from .mechanisms import PerConcept, PerEdge, PerParents
 
 
 class CausalConfig(ComponentConfig):
@@ -51,10 +52,13 @@ class CausalConfig(ComponentConfig):
                                     "'parents': G_j(A_1j z_1, …, A_Kj z_K), an MLP over the parents taken apart, so a "
                                     "child can depend on them jointly (the pendulum's shadows multiply functions of "
                                     "both causes) and do() propagates through that")
-    intervention: Literal["decoder_input", "latent"] = Field(
+    intervention: Literal["decoder_input", "latent", "counterfactual"] = Field(
         "decoder_input", description="how do(c = v) reaches the decoder: 'decoder_input' writes λ(v) into f(z)_c, as "
-                                     "released; 'latent' sets z_c = λ(v), recomputes the descendants, ε' = z' − Aᵀz' and "
-                                     "f(z') as in training (docs/seeds.md: +2 to +3 dB on pendulum do() without retraining)")
+                                     "released; 'latent' sets z_c = λ(v), recomputes the descendants by the linear SCM "
+                                     "z = Aᵀz + ε, then ε' = z' − Aᵀz' and f(z') as in training (docs/seeds.md: +2 to +3 dB "
+                                     "on pendulum do() without retraining); 'counterfactual' does the same but moves each "
+                                     "descendant by what the learned label-path mechanism predicts, keeping its own noise: "
+                                     "z'_j = z_j + m_j(z̄') − m_j(z̄) (abduction, action, prediction)")
     decoder_variance: float = Field(1e-3, ge=0, description="variance of the decoder-input sample around f(z)")
     out_shape: list[int] = Field([], description="reshape the decoder input to this (e.g. [C, H, W]); empty keeps N × K·d")
     label_space: Literal["scaled", "raw"] = Field(
@@ -75,6 +79,11 @@ class CausalConfig(ComponentConfig):
     discovery_alpha: float = Field(0.01, gt=0, lt=1, description="significance level of the independence tests")
     skips: bool = Field(False, description="pass the encoder's features to the decoder, visible region only")
     prior_std: float = Field(1.0, gt=0, description="std of the concept prior N(λ(u), σ²I) (release: 1)")
+    style_dims: int = Field(0, ge=0, description="latent dimensions outside the concepts, prior N(0, I), appended to the "
+                                                  "decoder input and kept as they are by do(): what the labels do not "
+                                                  "say (a face's skin, hair, background, pose), which a counterfactual "
+                                                  "keeps. 0: the concepts alone, as released (needs a decoder that takes "
+                                                  "the flat vector, e.g. nvae.cell_decoder)")
 
     @model_validator(mode="after")
     def _check(self) -> "CausalConfig":
@@ -88,6 +97,9 @@ class CausalConfig(ComponentConfig):
                     raise ValueError(f"edge [{a!r}, {b!r}]: {n!r} is not one of the concepts {self.concepts}")
         if self.graph != "learned" and not self.edges:
             raise ValueError(f"graph = '{self.graph}' needs edges")
+        if self.out_shape and self.style_dims:
+            raise ValueError("out_shape reshapes the concepts alone; with style_dims the decoder input is a flat vector: "
+                             "drop one of them")
         if self.out_shape:
             n = 1
             for s in self.out_shape:
@@ -95,47 +107,6 @@ class CausalConfig(ComponentConfig):
             if n != len(self.concepts) * self.dims_per_concept:
                 raise ValueError(f"out_shape {self.out_shape} holds {n} values; the latent has K·d = {len(self.concepts) * self.dims_per_concept}")
         return self
-
-
-class PerConcept(nn.Module):
-    """K independent small MLPs g_i: d_in → hidden → ELU → d_out, applied to each concept's slice."""
-
-    def __init__(self, K: int, d_in: int, d_out: int, hidden: int):
-        super().__init__()
-        self.nets = nn.ModuleList(nn.Sequential(nn.Linear(d_in, hidden), nn.ELU(), nn.Linear(hidden, d_out)) for _ in range(K))
-
-    def forward(self, x: Tensor) -> Tensor:  # N×K×d_in → N×K×d_out
-        return torch.stack([net(x[:, i]) for i, net in enumerate(self.nets)], dim=1)
-
-
-class PerParents(nn.Module):
-    """G_j over concept j's parents taken apart: an MLP per concept on (A_1j z_1, …, A_Kj z_K), N×K×d → N×K×d.
-
-    g_j((Aᵀz)_j) sees one linear combination of the parents, which cannot express a child that depends on its
-    parents jointly; scaling each parent by its edge keeps A the graph (a zero edge is an absent input)."""
-
-    def __init__(self, K: int, d: int, hidden: int):
-        super().__init__()
-        self.nets = nn.ModuleList(nn.Sequential(nn.Linear(K * d, hidden), nn.ELU(), nn.Linear(hidden, hidden), nn.ELU(),
-                                                nn.Linear(hidden, d)) for _ in range(K))
-
-    def forward(self, A: Tensor, z: Tensor) -> Tensor:
-        return torch.stack([net((A[:, j, None] * z).flatten(1)) for j, net in enumerate(self.nets)], dim=1)
-
-
-class PerEdge(nn.Module):
-    """φ_ij: a small MLP 1 → hidden → ELU → 1 for every ordered pair of concepts, batched: N×K → N×K×K."""
-
-    def __init__(self, K: int, hidden: int):
-        super().__init__()
-        self.w1 = nn.Parameter(torch.randn(K, K, hidden))
-        self.b1 = nn.Parameter(torch.rand(K, K, hidden) * 2 - 1)
-        self.w2 = nn.Parameter(torch.randn(K, K, hidden) / hidden**0.5)
-        self.b2 = nn.Parameter(torch.zeros(K, K))
-
-    def forward(self, u: Tensor) -> Tensor:
-        h = F.elu(u[:, :, None, None] * self.w1 + self.b1)
-        return (h * self.w2).sum(-1) + self.b2
 
 
 class CausalLayer(LatentPrior):
@@ -150,7 +121,8 @@ class CausalLayer(LatentPrior):
         self.K, self.d = K, d
         if cfg.in_features is None:
             raise ValueError("in_features is unset: it is inferred when the layer is built from a spec; set it to build one alone")
-        self.to_eps = nn.Linear(cfg.in_features, 2 * K * d)  # mean and (discarded) variance, as the reference
+        # ε's mean, the style's (when style_dims), then the (discarded) variances, as the reference's 2·K·d
+        self.to_eps = nn.Linear(cfg.in_features, 2 * (K * d + cfg.style_dims))
         allowed = torch.ones(K, K) - (torch.eye(K) if cfg.diagonal == "zero" else 0)
         if cfg.graph != "learned":
             allowed = edges_to_matrix(cfg.edges, cfg.concepts)
@@ -192,6 +164,13 @@ class CausalLayer(LatentPrior):
         h = features[-1].flatten(1)
         return self.to_eps(h)[:, : self.K * self.d].view(-1, self.K, self.d)
 
+    def _style(self, features: list[Tensor]) -> Tensor | None:
+        """The latent outside the concepts (N × style_dims), or None."""
+        if not self.cfg.style_dims:
+            return None
+        n = self.K * self.d
+        return self.to_eps(features[-1].flatten(1))[:, n : n + self.cfg.style_dims]
+
     def _mask_layer(self, z: Tensor, eps: Tensor, attn_from: Tensor | None = None) -> Tensor:
         """f(z) = g(Aᵀz) + softmax(sigmoid(z M εᵀ)) ε; `attn_from` holds the attention term's z fixed."""
         fz = self.mix(torch.einsum("ij,nid->njd", self.A, z)) if isinstance(self.mix, PerConcept) else self.mix(self.A, z)
@@ -199,11 +178,13 @@ class CausalLayer(LatentPrior):
         att = torch.softmax(torch.sigmoid(za @ self.M @ eps.transpose(1, 2)), dim=1)
         return fz + att @ eps
 
-    def _decoder_input(self, fz: Tensor) -> Tensor:
+    def _decoder_input(self, fz: Tensor, style: Tensor | None = None) -> Tensor:
         x = fz
         if self.training and self.cfg.decoder_variance > 0:
             x = fz + self.cfg.decoder_variance**0.5 * torch.randn_like(fz)
         x = x.reshape(x.shape[0], -1)
+        if style is not None:
+            return torch.cat([x, style], dim=1)
         return x.view(x.shape[0], *self.cfg.out_shape) if self.cfg.out_shape else x
 
     def _label_input(self, u: Tensor) -> Tensor:
@@ -250,8 +231,11 @@ class CausalLayer(LatentPrior):
         eps = self._encode(features)
         z = causal_solve(self.A, eps)
         fz = self._mask_layer(z, eps)
-        extras: dict = {"eps": eps, "z": z, "fz": fz, "A": self.A, "concepts": self.concept_names()}
+        style = self._style(features)
+        extras: dict = {"eps": eps, "z": z, "fz": fz, "A": self.A, "concepts": self.concept_names(), "style": style}
         kl = {"eps": 0.5 * eps.pow(2).flatten(1).sum(1)}  # KL(N(ε, I) ‖ N(0, I))
+        if style is not None:
+            kl["style"] = 0.5 * style.pow(2).sum(1)
         if labels is not None:
             extras["prior_mean"] = self.prior_mean(labels)
             extras["prior_std"] = self.cfg.prior_std
@@ -259,33 +243,26 @@ class CausalLayer(LatentPrior):
             extras["labels"] = u  # the label path's target, in its space
             extras["label_pred"] = self.label_mix(self._label_input(u).unsqueeze(-1)).squeeze(-1)  # g(Aᵀu)
         # per sample, as tensor ops: no host sync on the training path
-        return LatentOutput(h=self._decoder_input(fz), skips=self._skips(features, mask, False), kl=kl, extras=extras)
+        return LatentOutput(h=self._decoder_input(fz, style), skips=self._skips(features, mask, False), kl=kl, extras=extras)
 
     def intervene(self, features: list[Tensor], values: dict[str, float], labels: Tensor | None = None,
                   mask: Tensor | None = None) -> LatentOutput:
         """do(concept = value), value in label units; descendants follow through A, others stay as they were.
 
-        The concept's latent is set to λ(value)·1; descendants are recomputed from the linear SCM
-        z_j = Σ_i A_ij z_i + ε_j in topological order (K passes). 'decoder_input' (as released): f(z) is recomputed
-        with the attention term held at its factual value and the concept's own decoder input set to λ(value);
-        'latent': ε' = z' − Aᵀz' and f(z') are recomputed whole, as training computes them.
+        The concept's latent is set to λ(value)·1 and its descendants are recomputed (`propagate`). 'decoder_input'
+        (as released): f(z) is recomputed with the attention term held at its factual value and the concept's own
+        decoder input set to λ(value); 'latent' and 'counterfactual': ε' = z' − Aᵀz' and f(z') are recomputed whole,
+        as training computes them.
         """
         eps = self._encode(features)
         z = causal_solve(self.A, eps)
         names = self.concept_names()
         pinned = {names.index(k): torch.full_like(z[:, 0], (float(v) - float(self.scale[names.index(k), 0])) / float(self.scale[names.index(k), 1]))
                   for k, v in values.items()}
-        A = self.A * (self.A.abs() > self.cfg.edge_threshold) if self.cfg.graph == "learned" else self.A
-        zi = z.clone()
-        for k, v in pinned.items():
-            zi[:, k] = v
-        for _ in range(self.K):  # propagate to descendants
-            new = torch.einsum("ij,nid->njd", A, zi) + eps
-            changed = [j for j in range(self.K) if j not in pinned and self._is_descendant(A, pinned, j)]
-            for j in changed:
-                zi[:, j] = new[:, j]
+        A = self.live_A()
+        zi = self.propagate(z, eps, pinned)
         fz_fact = self._mask_layer(z, eps)
-        if self.cfg.intervention == "latent":  # the decoder sees the intervened scene as it saw scenes in training
+        if self.cfg.intervention != "decoder_input":  # the decoder sees the intervened scene as it saw scenes in training
             fz = self._mask_layer(zi, zi - torch.einsum("ij,nid->njd", self.A, zi))
         else:
             fz = self._mask_layer(zi, eps, attn_from=z)
@@ -295,13 +272,47 @@ class CausalLayer(LatentPrior):
             for k, v in pinned.items():
                 fz[:, k] = v
         regenerate = mask is None or not bool(mask.any())  # intervene() without a mask redraws the whole image
-        return LatentOutput(h=self._decoder_input(fz), skips=self._skips(features, mask, regenerate),
+        return LatentOutput(h=self._decoder_input(fz, self._style(features)), skips=self._skips(features, mask, regenerate),
                             extras={"z": zi, "fz": fz, "A": self.A})
 
     def _is_descendant(self, A: Tensor, pinned: dict[int, Tensor], j: int) -> bool:
-        from .dag import descendants
-
         return any(j in descendants(A, k) for k in pinned)
+
+    def live_A(self) -> Tensor:
+        """The graph do() propagates through: a learned A's entries above `edge_threshold`, a given A as it is."""
+        return self.A * (self.A.abs() > self.cfg.edge_threshold) if self.cfg.graph == "learned" else self.A
+
+    def propagate(self, z: Tensor, eps: Tensor, pinned: dict[int, Tensor]) -> Tensor:
+        """z' of do(): each pinned concept set to its value (N×d, N or a scalar, in prior units),
+        its descendants in `live_A()` recomputed in topological order (K passes), every other concept as it was.
+
+        'decoder_input' and 'latent': by the linear SCM z_j = Σ_i A_ij z_i + ε_j. 'counterfactual': z'_j = z_j +
+        m_j(z̄') − m_j(z̄), m the label path (the learned, non-linear mechanism of each concept from its parents' values)
+        on the per-concept means z̄, so a descendant keeps what its own noise put in it and moves as its mechanism says.
+        """
+        A = self.live_A()
+        moved = set().union(*(descendants(A, k) for k in pinned)) - set(pinned) if pinned else set()
+        zi = z.clone()
+        for k, v in pinned.items():
+            v = torch.as_tensor(v, dtype=z.dtype, device=z.device)
+            zi[:, k] = v if v.dim() == 2 else v.reshape(-1, 1)  # N×d as it is; N or a scalar, the same in every dim
+        if not moved:
+            return zi
+        factual = self.mechanism(z.mean(-1)) if self.cfg.intervention == "counterfactual" else None
+        for _ in range(self.K):
+            if factual is not None:
+                new = z + (self.mechanism(zi.mean(-1)) - factual).unsqueeze(-1)
+            else:
+                new = torch.einsum("ij,nid->njd", A, zi) + eps
+            zi = torch.cat([new[:, j : j + 1] if j in moved else zi[:, j : j + 1] for j in range(self.K)], dim=1)
+        return zi
+
+    def mechanism(self, zbar: Tensor) -> Tensor:
+        """m(z̄): each concept's value as the label path predicts it from its parents' values (N×K, prior units)."""
+        raw = self.cfg.label_space == "raw"
+        u = self.scale[:, 0] + self.scale[:, 1] * zbar if raw else zbar
+        out = self.label_mix(self._label_input(u).unsqueeze(-1)).squeeze(-1)
+        return self.scaled(out) if raw else out
 
     def grid_values(self, n: int = 5) -> dict[str, list[float]]:
         """n values per concept spanning λ⁻¹([−1, 1]) = s0 ± s1 (inside the data's range for the zoo's data sets)."""
@@ -310,8 +321,6 @@ class CausalLayer(LatentPrior):
 
     def concept_descendants(self) -> dict[str, list[str]]:
         """The concepts downstream of each in the graph do() propagates through (A's non-zero entries)."""
-        from .dag import descendants
-
         names = self.concept_names()
         A = self.A.detach().cpu()
         return {c: [names[j] for j in sorted(descendants(A, i))] for i, c in enumerate(names)}
@@ -342,7 +351,7 @@ class CausalLayer(LatentPrior):
 
         from .dag import shd
         from .interventions import evaluate_interventions
-        from .plots import adjacency_heatmap
+        from .plots import adjacency_heatmap, record_adjacency
 
         A = self.A.detach().cpu()
         adjacency_heatmap(A, self.concept_names(), folder / f"adjacency-{step:08d}.png", f"A at step {step}",
@@ -351,6 +360,8 @@ class CausalLayer(LatentPrior):
         truth = self.true_graph()
         if truth is not None:
             out["shd"] = float(shd(A, truth, self.cfg.edge_threshold))
+        record_adjacency(folder, step, A, out.get("shd"), self.concept_names(),
+                         self.true_graph() if self.cfg.graph == "learned" else None, self.cfg.edge_threshold)
         if hasattr(dataset, "counterfactual"):
             was = model.training
             model.eval()
@@ -379,7 +390,12 @@ class CausalLayer(LatentPrior):
             metrics, rows = evaluate_interventions(model, dataset, n=min(n, 64))
             summary = ("recon_psnr", "do_psnr", "do_readback", "do_nondesc_change")  # per concept: in the table
             report["metrics"].update({k: metrics[k] for k in summary if k in metrics})
-            report["tables"]["interventions against the true counterfactuals"] = rows
+            report["tables"]["interventions against the true counterfactuals"] = [
+                {k: v for k, v in r.items() if k not in ("moved", "scm_moved")} for r in rows]
+            if all("moved" in r for r in rows):  # the seed's Fig. 4 as numbers
+                report["tables"]["concepts moved by do(), read back (model / SCM, prior units)"] = [
+                    {"do": r["concept"], **{c: f"{r['moved'][c]:.3f} / {r['scm_moved'][c]:.3f}" if c in r["moved"] else "—"
+                                            for c in self.concept_names()}} for r in rows]
         return report
 
     @classmethod

@@ -3,8 +3,9 @@
 The measured cause of poor interventions (benchmarks/seed_do_diagnosis.py): do() hands the decoder latent points it
 never saw in training, so it draws them badly even when the learned mechanisms are right. This loss makes training
 see them: each step, one concept c (drawn at random) of every image is set to another image's value,
-z_c ← λ(u_c of the next image in the batch); its descendants are recomputed through the learned graph; ε' = z' − Aᵀz'
-and f(z') are formed exactly as the layer's `intervention = "latent"` do() forms them; the decoder draws the image
+z_c ← λ(u_c of the next image in the batch); its descendants are recomputed through the learned graph by the layer's
+own `propagate` (the linear SCM, or the label-path mechanism with `intervention = "counterfactual"`); ε' = z' − Aᵀz'
+and f(z') are formed exactly as the layer's latent do() forms them; the decoder draws the image
 (no skips: the whole image regenerated, as an unmasked do()), and the model's own encoder, used as a fixed reader
 (its weights detached, its batch-norm statistics left alone), reads the concepts back. The loss asks the read-back
 to carry the intervened value for c, the recomputed values for its descendants and the factual values for every
@@ -51,22 +52,16 @@ class DoConsistency(Loss):
         if ctx.progress < self.cfg.start:
             return ctx.pred.new_zeros(())
         prior = model.prior
-        z, A = extras["z"].detach(), prior.A.detach()
-        n, K = z.shape[0], z.shape[1]
+        z = extras["z"].detach()
+        K = z.shape[1]
         c = int(torch.randint(K, (1,)))  # the training seed decides which concept each step intervenes on
         value = self._values(prior, extras, c).roll(1, dims=0)  # the next image's value, in prior units
-        live = A * (A.abs() > prior.cfg.edge_threshold)
-        desc = sorted(descendants(live, c))
-        zi = z.clone()
-        zi[:, c] = value[:, None].expand(-1, z.shape[2])
-        eps = extras["eps"].detach()
-        recompute = torch.zeros(K, dtype=torch.bool, device=z.device)
-        recompute[desc] = True
-        for _ in range(K):  # the descendants, in topological order as do() recomputes them
-            zi = torch.where(recompute[None, :, None], torch.einsum("ij,nid->njd", live, zi) + eps, zi)
+        desc = sorted(descendants(prior.live_A().detach(), c))
+        with torch.no_grad():  # the values do() asks for: a target, so the mechanisms are not trained by this term
+            zi = prior.propagate(z, extras["eps"].detach(), {c: value})
         fz = prior._mask_layer(zi, zi - torch.einsum("ij,nid->njd", prior.A.detach(), zi))
-        h = fz.reshape(n, -1)
-        h = h.view(n, *prior.cfg.out_shape) if prior.cfg.out_shape else h
+        style = extras.get("style")
+        h = prior._decoder_input(fz, None if style is None else style.detach())
         skips = prior._skips(ctx.features, None, True)  # none, or zeros: the whole image is redrawn
         image = model.decoder.to_image(model.decoder(h, skips))
         read = self._read(model, image)

@@ -140,6 +140,10 @@ class ConceptFaces(ImageDataset):
     def counterfactual(self, k: int, values: dict[str, float]) -> Tensor:
         return self.render(self.face(k).intervene(values))
 
+    def counterfactual_labels(self, k: int, values: dict[str, float]) -> list[float]:
+        """Face k's labels under do(values): what the true counterfactual image shows."""
+        return self.face(k).intervene(values).labels()
+
     def __getitem__(self, k: int) -> dict:
         f = self.face(k)
         return {"image": self.render(f), "labels": torch.tensor(f.labels())}

@@ -8,7 +8,11 @@ the renderer's image of do(c = value), descendants recomputed by the data set's 
   encoder reads back from its output, in prior units (1 ≈ one prior standard deviation);
 - `nondesc_change`: how far the concepts that are not descendants of c in the true graph move, read back from
   the intervened image against the factual one (0 when do(c) leaves them alone, as it must);
-- `desc_change`: the same for c's true descendants (they should move).
+- `desc_change`: the same for c's true descendants (they should move);
+- `moved` / `scm_moved` (data sets with `counterfactual_labels`): per other concept, the mean |change| read back
+  from the model's do() image against the factual read-back, beside the mean |change| of that concept's true
+  label under the same do() (the seed's Fig. 4 as numbers: do(smile) should move mouth_open, do(mouth_open) not
+  smile), both in prior units.
 
 `recon_psnr` is the factual regeneration (do() of nothing: the same path, no value changed).
 """
@@ -46,6 +50,12 @@ def evaluate_interventions(model, dataset, n: int = 16, seed: int = 0) -> tuple[
                "readback": float((z[:, c_i] - asked).abs().mean())}
         if truth is not None:
             row["nondesc_change"], row["desc_change"] = concept_changes(z, factual, truth, c_i)
+        if hasattr(dataset, "counterfactual_labels"):  # how far each concept moved, read back, beside the SCM's move
+            scm = torch.tensor([[a - b for a, b in zip(dataset.counterfactual_labels(k, {concept: v}), dataset[k]["labels"].tolist())]
+                                for k, v in zip(src, values)]) / layer.scale[:, 1]
+            moved = (z - factual).abs().mean(0)
+            row["moved"] = {o: round(float(moved[j]), 4) for j, o in enumerate(names) if j != c_i}
+            row["scm_moved"] = {o: round(float(scm[:, j].abs().mean()), 4) for j, o in enumerate(names) if j != c_i}
         rows.append(row)
         metrics[f"do_{concept}_psnr"] = row["psnr"]
         metrics[f"do_{concept}_readback"] = row["readback"]

@@ -159,6 +159,10 @@ class Pendulum(ImageDataset):
         """The true image of scene k under do(values), descendants recomputed by the scene's mechanism."""
         return self.render(self.scene(k).intervene(values))
 
+    def counterfactual_labels(self, k: int, values: dict[str, float]) -> list[float]:
+        """Scene k's labels under do(values): what the true counterfactual image shows."""
+        return self.scene(k).intervene(values).labels()
+
     def __getitem__(self, k: int) -> dict:
         return {"image": self._tensor(self.pixels[k]), "labels": self.labels[k].clone()}
 
