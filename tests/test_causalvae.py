@@ -216,6 +216,19 @@ def test_style_dims_reach_the_decoder_pay_their_kl_and_survive_do():
         CausalLayer.Config(in_features=8, style_dims=2, out_shape=[16])
 
 
+def test_the_style_kl_is_charged_by_its_weight_in_closed_form():
+    from inpaintzoo_causalvae.losses import CausalKL, _causal_ctx
+
+    ctx = _causal_ctx(3)
+    base = float(CausalKL(CausalKL.Config(style_weight=2.0))(ctx))  # no style latents: the weight changes nothing
+    assert base == float(CausalKL(CausalKL.Config())(ctx))
+    style = torch.tensor([[1.0, 2.0], [0.0, 0.0], [3.0, 0.0]])
+    ctx.latent.extras["style"] = style
+    assert float(CausalKL(CausalKL.Config())(ctx)) == pytest.approx(base)  # default 0: an unregularised code
+    # 2 · ½‖s‖² per image, batch mean: 2 · ½ · (5 + 0 + 9) / 3
+    assert float(CausalKL(CausalKL.Config(style_weight=2.0))(ctx)) == pytest.approx(base + 14 / 3, rel=1e-5)
+
+
 from tests_support import tiny_causal_spec
 
 

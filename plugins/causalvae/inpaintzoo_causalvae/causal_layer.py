@@ -79,11 +79,12 @@ class CausalConfig(ComponentConfig):
     discovery_alpha: float = Field(0.01, gt=0, lt=1, description="significance level of the independence tests")
     skips: bool = Field(False, description="pass the encoder's features to the decoder, visible region only")
     prior_std: float = Field(1.0, gt=0, description="std of the concept prior N(λ(u), σ²I) (release: 1)")
-    style_dims: int = Field(0, ge=0, description="latent dimensions outside the concepts, prior N(0, I), appended to the "
-                                                  "decoder input and kept as they are by do(): what the labels do not "
-                                                  "say (a face's skin, hair, background, pose), which a counterfactual "
-                                                  "keeps. 0: the concepts alone, as released (needs a decoder that takes "
-                                                  "the flat vector, e.g. nvae.cell_decoder)")
+    style_dims: int = Field(0, ge=0, description="latent dimensions outside the concepts (the encoder's code; its KL "
+                                                  "½‖s‖² is reported and charged by causalvae.kl's style_weight), "
+                                                  "appended to the decoder input and kept as they are by do(): what the "
+                                                  "labels do not say (a face's skin, hair, background, pose), which a "
+                                                  "counterfactual keeps. 0: the concepts alone, as released (needs a "
+                                                  "decoder that takes the flat vector, e.g. nvae.cell_decoder)")
 
     @model_validator(mode="after")
     def _check(self) -> "CausalConfig":

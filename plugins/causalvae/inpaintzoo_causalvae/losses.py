@@ -25,6 +25,9 @@ class ElboConfig(ComponentConfig):
     eps_weight: float = Field(0.3, ge=0, description="KL(N(ε, I) ‖ N(0, I)) weight (reference 0.3)")
     z_weight: float = Field(1.0, ge=0, description="Σ_i KL(N(z_i, I) ‖ p(z_i|u_i)) weight (reference 1)")
     fz_weight: float = Field(1.0, ge=0, description="Σ_i KL(N(f(z)_i, I) ‖ p(z_i|u_i)) weight (reference 1)")
+    style_weight: float = Field(0.0, ge=0, description="weight of KL(N(s, I) ‖ N(0, I)) = ½‖s‖² on the layer's style "
+                                                        "latents (`style_dims`); 0 leaves them an unregularised code, as "
+                                                        "the shipped causal-nvae-faces64 was trained")
 
 
 class CausalKL(Loss):
@@ -41,7 +44,11 @@ class CausalKL(Loss):
         const = 0.0 if s2 == 1.0 else 0.5 * (1.0 / s2 - 1.0 + math.log(s2)) * z[0].numel()
         kl_z = 0.5 * (z - pm).pow(2).flatten(1).sum(1) / s2 + const
         kl_fz = 0.5 * (fz - pm).pow(2).flatten(1).sum(1) / s2 + const
-        return (self.cfg.eps_weight * kl_eps + self.cfg.z_weight * kl_z + self.cfg.fz_weight * kl_fz).mean()
+        total = self.cfg.eps_weight * kl_eps + self.cfg.z_weight * kl_z + self.cfg.fz_weight * kl_fz
+        style = ctx.latent.extras.get("style")
+        if style is not None and self.cfg.style_weight:
+            total = total + self.cfg.style_weight * 0.5 * style.pow(2).sum(1)
+        return total.mean()
 
     def example_inputs(self, batch_size: int = 2) -> tuple:
         return (_causal_ctx(batch_size),)
