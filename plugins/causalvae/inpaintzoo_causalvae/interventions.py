@@ -51,7 +51,7 @@ def evaluate_interventions(model, dataset, n: int = 16, seed: int = 0) -> tuple[
         if truth is not None:
             row["nondesc_change"], row["desc_change"] = concept_changes(z, factual, truth, c_i)
         if hasattr(dataset, "counterfactual_labels"):  # how far each concept moved, read back, beside the SCM's move
-            scm = torch.tensor([[a - b for a, b in zip(dataset.counterfactual_labels(k, {concept: v}), dataset[k]["labels"].tolist())]
+            scm = torch.tensor([[a - b for a, b in zip(dataset.counterfactual_labels(k, {concept: v}), dataset.counterfactual_labels(k, {}))]
                                 for k, v in zip(src, values)]) / layer.scale[:, 1]
             moved = (z - factual).abs().mean(0)
             row["moved"] = {o: round(float(moved[j]), 4) for j, o in enumerate(names) if j != c_i}
